@@ -1,0 +1,173 @@
+"""MNIST files -> tensors on the device.
+
+    load_mnist(root)         verified IDX files (labkit.mnist) -> ImageSet (uint8 images, int64 labels)
+    ImageSet.subset(...)     exact per-class counts, seeded
+    ImageSet.to(device)      the whole set lives on the device
+    batches(set, ...)        normalised float batches, augmentation batch-wise on the device
+
+No per-item Dataset/DataLoader: 60,000 images are 47 MB, so every batch is one
+index into tensors that already sit where the model runs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .mnist import MNISTError, acquire_mnist, data_root, verification_table, verify_mnist  # noqa: F401
+
+# Pixel statistics of the 60,000 training images scaled to [0, 1].
+MEAN, STD = 0.1307, 0.3081
+
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images (N, 28, 28) uint8 and labels (N,) int64, on one device."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    name: str = "mnist"
+    classes: tuple[str, ...] = tuple(str(d) for d in range(10))
+
+    def __post_init__(self):
+        if self.images.dtype != torch.uint8 or self.images.ndim != 3:
+            raise ValueError(f"images must be uint8 (N, H, W), got {self.images.dtype} {tuple(self.images.shape)}")
+        if self.labels.shape != self.images.shape[:1]:
+            raise ValueError(f"labels shape {tuple(self.labels.shape)} does not match {len(self.images)} images")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def device(self) -> torch.device:
+        return self.images.device
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def to(self, device) -> ImageSet:
+        return ImageSet(self.images.to(device), self.labels.to(device), self.name, self.classes)
+
+    def class_counts(self) -> list[int]:
+        return torch.bincount(self.labels, minlength=self.num_classes).tolist()
+
+    def subset(self, fraction: float, seed: int = 0) -> ImageSet:
+        """A balanced stratified subset: round(fraction * N / classes) images of every class, chosen with `seed`.
+
+        MNIST's classes differ in size (5,421 to 6,742 training images), so equal counts
+        per class, not equal fractions, make a pool where every digit weighs the same:
+        0.1 of the training set is 600 per digit, 0.1 of the test set 100 per digit.
+        """
+        if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
+        per_class = round(fraction * len(self) / self.num_classes)
+        counts = self.class_counts()
+        short = [digit for digit, count in enumerate(counts) if count < per_class]
+        if short or per_class < 1:
+            largest = min(counts) * self.num_classes / len(self)
+            raise ValueError(f"fraction {fraction!r} asks for {per_class} images per class but class(es) {short} "
+                             f"have fewer; use a fraction in ({self.num_classes / len(self):.2g}, {largest:.4f}]")
+        generator = torch.Generator().manual_seed(seed)
+        labels = self.labels.cpu()
+        chosen = []
+        for digit in range(self.num_classes):
+            members = torch.nonzero(labels == digit).flatten()
+            chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
+        index = torch.cat(chosen).sort().values.to(self.device)
+        return ImageSet(self.images[index], self.labels[index], f"{self.name}[{fraction:g}]", self.classes)
+
+    def normalized(self, index: torch.Tensor | None = None) -> torch.Tensor:
+        images = self.images if index is None else self.images[index]
+        return normalize(images)
+
+    def batch(self, index: torch.Tensor, augment=None, generator=None) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        """Inputs (one normalised float tensor (B, 1, 28, 28)) and targets for the given indices."""
+        return (to_input(self.images[index], augment, generator),), self.labels[index]
+
+
+def composition(sets: dict[str, ImageSet]):
+    """Images per class for each named set, with a total row: the set-composition table of a lab report."""
+    import pandas as pd
+
+    table = pd.DataFrame({name: images.class_counts() for name, images in sets.items()})
+    table.index.name = "digit"
+    table.loc["total"] = table.sum()
+    return table
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (..., 28, 28) or [0, 1] float -> float (B, 1, 28, 28) with the training-set mean and std."""
+    if images.dtype == torch.uint8:
+        images = images.float().div_(255)
+    if images.ndim == 3:
+        images = images.unsqueeze(1)
+    return (images - MEAN) / STD
+
+
+def to_input(images: torch.Tensor, augment=None, generator=None) -> torch.Tensor:
+    x = images.float().div_(255).unsqueeze(1)
+    if augment is not None:
+        x = augment(x, generator)
+    return normalize(x)
+
+
+def load_mnist(root: str | os.PathLike | None = None, train: bool = True, device=None) -> ImageSet:
+    """The verified MNIST training (60,000) or test (10,000) set, read through torchvision."""
+    from torchvision.datasets import MNIST
+
+    root = data_root(root)
+    verify_mnist(root)
+    dataset = MNIST(root, train=train, download=False)
+    images = dataset.data.to(torch.uint8)
+    labels = dataset.targets.to(torch.int64)
+    result = ImageSet(images, labels, "mnist-train" if train else "mnist-test")
+    return result.to(device) if device is not None else result
+
+
+# ---------------------------------------------------------------- augmentation and batches
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Random rotation within ±`degrees` and translation up to `translate` of the image size, batch-wise.
+
+    One affine warp for the whole batch on its device; the random draws come from `generator`.
+    """
+
+    degrees: float = 10.0
+    translate: float = 0.1
+
+    def __post_init__(self):
+        if not 0 <= self.degrees <= 180:
+            raise ValueError(f"degrees must be in [0, 180], got {self.degrees!r}")
+        if not 0 <= self.translate < 1:
+            raise ValueError(f"translate must be in [0, 1), got {self.translate!r}")
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        n = x.shape[0]
+        angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(self.degrees)
+        shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (2 * self.translate)  # grid units span 2
+        cos, sin = angle.cos(), angle.sin()
+        theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+        grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def batches(dataset, batch_size: int, *, shuffle: bool = False, augment=None, generator=None):
+    """Yield (inputs, targets) mini-batches; a seeded permutation when `shuffle`. The last batch may be smaller.
+
+    `dataset` is anything with `__len__` and `batch(index, augment, generator)`: an ImageSet or a pair set.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    n = len(dataset)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    order = order.to(dataset.device)
+    for start in range(0, n, batch_size):
+        yield dataset.batch(order[start:start + batch_size], augment, generator)

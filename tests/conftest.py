@@ -1,0 +1,33 @@
+import os
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+from labkit.data import ImageSet  # noqa: E402
+
+
+@pytest.fixture
+def tiny_digits() -> ImageSet:
+    """30 images of each digit: random noise plus a bright square whose position encodes the digit."""
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(10).repeat_interleave(30)
+    images = torch.randint(0, 60, (300, 28, 28), generator=generator, dtype=torch.uint8)
+    for digit in range(10):
+        row, col = divmod(digit, 5)
+        images[labels == digit, 4 + 10 * row:10 + 10 * row, 2 + 5 * col:6 + 5 * col] = 255
+    return ImageSet(images, labels, "tiny")
+
+
+@pytest.fixture(scope="session")
+def real_mnist_root():
+    """The folder holding verified real MNIST; skips the test where there is none."""
+    from labkit.data import MNISTError, data_root, verify_mnist
+
+    try:
+        verify_mnist(os.environ.get("LABKIT_DATA"))
+    except MNISTError:
+        pytest.skip("real MNIST not present (set LABKIT_DATA to a folder holding MNIST/raw)")
+    return data_root()

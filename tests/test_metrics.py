@@ -1,0 +1,80 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from labkit import metrics
+
+CLASSES = ["a", "b", "c"]
+# true a: a a b | true b: b c | true c: c c c c
+TARGETS = [0, 0, 0, 1, 1, 2, 2, 2, 2]
+PREDICTIONS = [0, 0, 1, 1, 2, 2, 2, 2, 2]
+
+
+def test_confusion_matrix_counts_rows_true_columns_predicted():
+    confusion = metrics.confusion_matrix(torch.tensor(TARGETS), torch.tensor(PREDICTIONS), CLASSES)
+    assert confusion.to_numpy().tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 4]]
+    assert list(confusion.index) == CLASSES and list(confusion.columns) == CLASSES
+    assert (confusion.index.name, confusion.columns.name) == ("true", "predicted")
+
+
+def test_confusion_matrix_keeps_classes_that_never_occur():
+    confusion = metrics.confusion_matrix(np.array([0, 0]), np.array([0, 0]), CLASSES)
+    assert confusion.to_numpy().tolist() == [[2, 0, 0], [0, 0, 0], [0, 0, 0]]
+
+
+def test_per_class_accuracy():
+    table = metrics.per_class_accuracy(TARGETS, PREDICTIONS, CLASSES)
+    assert list(table.columns) == ["class", "support", "correct", "accuracy"]
+    assert table["class"].tolist() == CLASSES
+    assert table["support"].tolist() == [3, 2, 4]
+    assert table["correct"].tolist() == [2, 1, 4]
+    np.testing.assert_allclose(table["accuracy"], [2 / 3, 1 / 2, 1])
+
+
+def test_classification_report_values():
+    report = metrics.classification_report(TARGETS, PREDICTIONS, CLASSES)
+    assert list(report.index) == CLASSES + ["accuracy", "macro avg", "weighted avg"]
+    assert list(report.columns) == ["precision", "recall", "f1-score", "support"]
+    np.testing.assert_allclose(report.loc[CLASSES, "precision"], [1, 1 / 2, 4 / 5])
+    np.testing.assert_allclose(report.loc[CLASSES, "recall"], [2 / 3, 1 / 2, 1])
+    np.testing.assert_allclose(report.loc[CLASSES, "f1-score"], [4 / 5, 1 / 2, 8 / 9])
+    assert report["support"].tolist() == [3, 2, 4, 9, 9, 9]
+    assert report.loc["accuracy", "f1-score"] == pytest.approx(7 / 9)
+    assert report.loc["macro avg", "precision"] == pytest.approx((1 + 1 / 2 + 4 / 5) / 3)
+
+
+def test_labels_outside_the_classes_are_refused():
+    with pytest.raises(ValueError, match="outside the class indices"):
+        metrics.confusion_matrix([0, 3], [0, 1], CLASSES)
+    with pytest.raises(ValueError, match="equal length"):
+        metrics.per_class_accuracy([0, 1], [0], CLASSES)
+
+
+def test_most_confused_orders_by_count_and_skips_the_diagonal():
+    confusion = pd.DataFrame([[50, 1, 4], [0, 40, 0], [2, 7, 30]], index=CLASSES, columns=CLASSES)
+    table = metrics.most_confused(confusion, top=3)
+    assert list(table.columns) == ["true", "predicted", "count", "fraction"]
+    assert list(zip(table["true"], table["predicted"], table["count"])) == [("c", "b", 7), ("a", "c", 4), ("c", "a", 2)]
+    assert table["fraction"].tolist() == pytest.approx([7 / 39, 4 / 55, 2 / 39])
+
+
+def test_error_rate_by_digit_pair_is_symmetric_and_counts_both_orders():
+    digit_pairs = torch.tensor([[1, 2], [2, 1], [1, 2], [3, 3], [3, 3]])
+    targets = torch.tensor([0, 0, 0, 1, 1])
+    predictions = torch.tensor([0, 1, 1, 1, 0])
+    rate = metrics.error_rate_by_digit_pair(digit_pairs, targets, predictions)
+    assert rate.shape == (10, 10)
+    assert rate.loc[1, 2] == rate.loc[2, 1] == pytest.approx(2 / 3)
+    assert rate.loc[3, 3] == pytest.approx(1 / 2)  # the diagonal is not counted twice
+    assert rate.isna().sum().sum() == 100 - 3
+    np.testing.assert_array_equal(rate.to_numpy(), rate.to_numpy().T)
+
+
+def test_roc_of_separable_scores_has_area_one():
+    curve, auc = metrics.roc(torch.tensor([0, 0, 1, 1]), torch.tensor([0.1, 0.2, 0.8, 0.9]))
+    assert auc == 1.0
+    assert list(curve.columns) == ["fpr", "tpr", "threshold"]
+    probabilities = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
+    assert metrics.roc([0, 0, 1, 1], probabilities)[1] == 1.0
+    assert metrics.roc([1, 1, 0, 0], probabilities)[1] == 0.0
