@@ -14,6 +14,7 @@ run: $(STAMP) data
 		$(PYTHON) -m jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
 	done
+	$(PYTHON) -m labkit results --readme README.md
 
 test: lint unit notebooks
 

@@ -35,10 +35,14 @@ def _plain_name(name, what: str) -> str:
     return name
 
 
+def figures_root() -> Path:
+    """`<repository>/figures`, or `$LABKIT_FIGURES` when set."""
+    return Path(os.environ.get("LABKIT_FIGURES") or REPOSITORY / "figures").expanduser()
+
+
 def figures_dir(notebook: str) -> Path:
     """`<repository>/figures/<notebook>/` (or `$LABKIT_FIGURES/<notebook>/`), created if missing."""
-    root = os.environ.get("LABKIT_FIGURES") or REPOSITORY / "figures"
-    folder = Path(root).expanduser() / _plain_name(notebook, "notebook")
+    folder = figures_root() / _plain_name(notebook, "notebook")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -47,6 +47,7 @@ class Report:
 
 
 def compare(histories: dict) -> pd.DataFrame:
-    """One row per run: final train/test accuracy and loss, epochs, parameters, training seconds."""
-    rows = [{**history.summary(), "train_seconds": round(history.train_seconds, 1)} for history in histories.values()]
+    """One row per named run: model, parameters, epochs, final train/test accuracy and loss, training seconds."""
+    rows = [{**history.summary(), "run": name, "train_seconds": round(history.train_seconds, 1)}
+            for name, history in histories.items()]
     return pd.DataFrame(rows).set_index("run")
