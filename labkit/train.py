@@ -64,7 +64,11 @@ class Evaluation:
 
 @dataclass
 class History:
-    """One row per mini-batch, plus the final measurements on the whole training and test sets."""
+    """One row per mini-batch, plus the final measurements on the whole training and test sets.
+
+    `train_seconds` is the wall time of the training loop, including its periodic test evaluations
+    (they are part of what a student waits for), excluding the final whole-set measurements.
+    """
 
     label: str
     model: str
@@ -152,7 +156,10 @@ def _scheduler(name, optimizer, lr: float, total_steps: int):
     if name is None:
         return None
     if name == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=0.2)
+        if total_steps < 4:  # too short to warm up and anneal: OneCycleLR would divide by zero
+            return None
+        warmup = max(0.2, 2 / total_steps)
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=warmup)
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     raise ValueError(f"unknown scheduler {name!r}; choose one of {SCHEDULERS}")

@@ -119,6 +119,13 @@ def test_bad_arguments_are_named(tiny_digits, option, value, message):
         tiny_fit(tiny_digits, **{option: value})
 
 
+@pytest.mark.parametrize("steps", [1, 2, 3, 4, 5, 6])
+def test_one_cycle_schedule_handles_very_short_runs(tiny_digits, steps):
+    subset = tiny_digits.subset(steps * 10 / 300)  # `steps` images per digit, batches of 10
+    _, history = tiny_fit(subset, epochs=1, batch_size=10)
+    assert len(history.frame) == steps
+
+
 def test_default_eval_every_keeps_evaluation_near_a_quarter():
     # 60,000 training images, 10,000 test images, batch 128: a test pass costs ~26 steps
     every = default_eval_every(60_000, 10_000, 128)
