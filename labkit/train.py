@@ -269,8 +269,11 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer: str
             save_checkpoint(checkpoint, model, opt, epoch)
     history.train_seconds = time.perf_counter() - start
     history.frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    plot.update(history.frame, "done", force=True)
+    done = f"epoch {epochs}/{epochs}  step {total_steps}/{total_steps}  loss {rows[-1]['train_loss']:.4f}"
+    plot.update(history.frame, done, force=True)
     if bar is not None:
+        bar.update(total_steps - bar.n)
+        bar.set_postfix_str(done)
         bar.close()
 
     train_set = train.evaluation_set() if hasattr(train, "evaluation_set") else train
@@ -286,7 +289,7 @@ def _progress_bar(total: int, label: str, enabled: bool):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=label, unit="step", leave=False)
+    return tqdm(total=total, desc=label, unit="step")
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, epoch: int | None = None) -> Path:

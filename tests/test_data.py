@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from labkit import mnist
+from labkit import data, mnist
 from labkit.data import Augment, ImageSet, MNISTError, batches, load_mnist, normalize, verify_mnist
 
 
@@ -210,6 +210,14 @@ def test_augmentation_keeps_shape_and_is_off_for_evaluation(tiny_digits):
     (again,), _ = tiny_digits.batch(index)
     assert torch.equal(again, plain)
     assert torch.equal(plain, tiny_digits.normalized(index))
+
+
+def test_affine_grid_matches_torch():
+    import torch.nn.functional as F
+
+    theta = torch.randn(5, 6, generator=torch.Generator().manual_seed(0))
+    expected = F.affine_grid(theta.view(5, 2, 3), [5, 1, 28, 28], align_corners=False)
+    assert torch.allclose(data._affine_grid(theta, 28, 28), expected, atol=1e-5)
 
 
 def test_zero_augmentation_is_identity(tiny_digits):
