@@ -136,3 +136,12 @@ def roc(targets, scores) -> tuple[pd.DataFrame, float]:
     fpr, tpr, threshold = sklearn.metrics.roc_curve(targets, scores)
     auc = float(sklearn.metrics.roc_auc_score(targets, scores))
     return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": threshold}), auc
+
+
+def positive_fraction_per_batch(targets, batch_size: int) -> np.ndarray:
+    """Fraction of targets equal to 1 in each consecutive mini-batch of `batch_size`, in the given order."""
+    targets = as_numpy(targets).astype(float)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    starts = np.arange(0, len(targets), batch_size)
+    return np.add.reduceat(targets, starts) / np.diff(np.append(starts, len(targets)))

@@ -197,6 +197,11 @@ class PairSet:
         right = to_input(self.images.images[chosen[:, 1]], augment, generator)
         return (left, right), self.targets[index]
 
+    def images_of(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The left and right uint8 images (B, 28, 28) of the pairs at `index`, on the CPU, for galleries."""
+        chosen = self.pairs[torch.as_tensor(index, device=self.device)].long()
+        return self.images.images[chosen[:, 0]].cpu(), self.images.images[chosen[:, 1]].cpu()
+
     def digit_pairs(self) -> torch.Tensor:
         """(P, 2) digits shown by each pair (left, right), e.g. to map errors onto a 10 x 10 grid of digit pairs."""
         return self.images.labels[self.pairs.long()]

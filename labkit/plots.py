@@ -265,7 +265,7 @@ def error_rate_heatmap(error_rate: pd.DataFrame, title: str = "error rate by dig
 
 
 @_styled
-def score_histogram(scores, targets, threshold: float = 0.5, classes=PAIR_CLASSES) -> Figure:
+def score_histogram(scores, targets, threshold: float = 0.5, classes=PAIR_CLASSES, title: str | None = None) -> Figure:
     """Distribution of P(same) for the pairs of each class (log counts), with the decision threshold."""
     scores, targets = _pair_scores(scores), as_numpy(targets)
     fig, (ax,) = _figure(6, 3.5)
@@ -273,13 +273,24 @@ def score_histogram(scores, targets, threshold: float = 0.5, classes=PAIR_CLASSE
     for label, color in zip((0, 1), ("#4c72b0", "#dd8452")):
         ax.hist(scores[targets == label], bins=bins, alpha=0.6, color=color, label=f"{classes[label]} pairs")
     ax.axvline(threshold, color="0.2", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
-    ax.set(yscale="log", xlabel=f"P({classes[1]})", ylabel="pairs", title=f"P({classes[1]}) by true class")
+    ax.set(yscale="log", xlabel=f"P({classes[1]})", ylabel="pairs", title=title or f"P({classes[1]}) by true class")
     ax.legend(loc="upper center")
     return fig
 
 
 @_styled
-def roc_curve(roc: pd.DataFrame, auc: float, threshold_point: float | None = None) -> Figure:
+def batch_composition(fractions: dict, label: str = 'fraction "same"') -> Figure:
+    """One panel per training set: the fraction of positives in each mini-batch, in training order."""
+    fig, axes = _figure(3.7 * len(fractions), 2.6, ncols=len(fractions))
+    for ax, (name, values) in zip(np.atleast_1d(axes), fractions.items()):
+        ax.plot(np.arange(1, len(values) + 1), values, linewidth=0.6)
+        ax.set(title=name, xlabel="mini-batch", ylim=(-0.05, 1.05))
+    np.atleast_1d(axes)[0].set_ylabel(label)
+    return fig
+
+
+@_styled
+def roc_curve(roc: pd.DataFrame, auc: float, threshold_point: float | None = None, title: str = "ROC") -> Figure:
     """The ROC curve from metrics.roc(), with the chance diagonal and, optionally, the point of one threshold."""
     fig, (ax,) = _figure(4.5, 4.2)
     ax.plot(roc["fpr"], roc["tpr"], color="#4c72b0", label=f"AUC = {auc:.4f}")
@@ -288,7 +299,7 @@ def roc_curve(roc: pd.DataFrame, auc: float, threshold_point: float | None = Non
         at = roc[roc["threshold"] >= threshold_point].iloc[-1]  # the operating point of that threshold
         ax.plot(at["fpr"], at["tpr"], "o", color=WRONG,
                 label=f"threshold {threshold_point:g}: TPR {at['tpr']:.3f}, FPR {at['fpr']:.3f}")
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.set_aspect("equal")
     ax.legend(loc="lower right")
     return fig

@@ -58,6 +58,12 @@ class Evaluation:
     def report(self) -> pd.DataFrame:
         return metrics.classification_report(self.targets, self.predictions, self.classes)
 
+    def confident_mistakes(self, n: int = 12) -> torch.Tensor:
+        """Indices of the `n` wrong predictions made with the highest probability, most confident first."""
+        wrong = torch.nonzero(self.predictions != self.targets).flatten()
+        confidence = self.probabilities.max(1).values[wrong]
+        return wrong[confidence.argsort(descending=True)][:n]
+
     def most_confused(self, top: int = 10) -> pd.DataFrame:
         return metrics.most_confused(self.confusion_matrix(), top)
 

@@ -78,3 +78,10 @@ def test_roc_of_separable_scores_has_area_one():
     probabilities = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
     assert metrics.roc([0, 0, 1, 1], probabilities)[1] == 1.0
     assert metrics.roc([1, 1, 0, 0], probabilities)[1] == 0.0
+
+
+def test_positive_fraction_per_batch_follows_the_order():
+    from labkit.metrics import positive_fraction_per_batch
+
+    targets = [0, 0, 0, 0, 1, 1, 1, 1, 1, 0]
+    assert positive_fraction_per_batch(targets, 4).tolist() == [0.0, 1.0, 0.5]

@@ -240,3 +240,14 @@ def test_checks_catch_bad_pairs():
     assert not targets_match_labels(bad, torch.tensor([1, 1, 1, 1]), labels)
     assert is_balanced(torch.tensor([0, 1, 1, 0])) and not is_balanced(torch.tensor([0, 1, 1]))
     assert is_balanced(torch.tensor([0, 1, 1]), tolerance=0.2)
+
+
+def test_images_of_returns_both_sides_on_the_cpu():
+    from labkit.data import ImageSet
+    from labkit.pairs import PairSet
+
+    images = ImageSet(torch.arange(4, dtype=torch.uint8).view(4, 1, 1).expand(4, 28, 28).contiguous(),
+                      torch.tensor([0, 0, 1, 1]))
+    pairs = PairSet(images, torch.tensor([[0, 1], [2, 3]], dtype=torch.int32), torch.tensor([1, 1]))
+    left, right = pairs.images_of(torch.tensor([1]))
+    assert left.shape == (1, 28, 28) and left[0, 0, 0] == 2 and right[0, 0, 0] == 3

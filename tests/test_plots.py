@@ -154,3 +154,10 @@ def test_accuracies_must_be_fractions(figures):
     with pytest.raises(ValueError, match="lack"):
         records.save_metrics("01_cnn", {"device": "cpu", "runs": {}})
     assert not (figures / "01_cnn" / "metrics.json").exists()
+
+
+def test_batch_composition_has_one_panel_per_set():
+    from labkit.plots import batch_composition
+
+    fig = batch_composition({"a": [0.5, 0.4], "b": [0.0, 1.0]})
+    assert len(fig.axes) == 2 and fig.axes[1].get_title() == "b"

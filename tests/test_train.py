@@ -151,3 +151,12 @@ def test_record_matches_metrics_schema(tiny_digits):
     assert record["model"] == "TinyNet" and record["epochs"] == 1
     assert len(record["per_class_accuracy"]) == 10
     assert 0 <= record["test_accuracy"] <= 1
+
+
+def test_confident_mistakes_are_wrong_and_sorted(tiny_digits):
+    model, _ = tiny_fit(tiny_digits, epochs=1)
+    result = evaluate(model, tiny_digits)
+    wrong = result.confident_mistakes(5)
+    assert (result.predictions[wrong] != result.targets[wrong]).all()
+    confidence = result.probabilities.max(1).values[wrong]
+    assert (confidence[:-1] >= confidence[1:]).all()
