@@ -21,7 +21,7 @@ test: lint unit notebooks
 lint: $(STAMP)
 	$(PYTHON) -m ruff check labkit tests bench notebooks
 
-unit: $(STAMP)
+unit: $(STAMP) data
 	$(PYTHON) -m pytest -q tests
 
 notebooks: $(STAMP) data
