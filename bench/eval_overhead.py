@@ -2,7 +2,8 @@
 
 Lab A: plain_cnn trained on the 6,000-image training pool (10%, stratified), tested on the 1,000-image
 test pool. Lab B: the siamese network on RandomPairs from the training pool, tested on 4,000 fixed
-pairs of the test pool. One epoch each, batch 128, fit's defaults otherwise. Three settings:
+pairs of the test pool (evaluated by embedding the 1,000 pool images once, as `evaluate` does for a
+Siamese net). One epoch each, batch 128, fit's defaults otherwise. Three settings:
 
 - end only: eval_every larger than the run, so the test set is evaluated once, after the last step;
 - default: fit's automatic eval_every (evaluation about a quarter of the training cost);
@@ -20,11 +21,11 @@ import pandas as pd
 
 from bench.common import QUICK_REPEATS, REPEATS, SEED, cli, device_label, interleaved, mnist
 from labkit import PairSet, RandomPairs, fit, models, pick_device, seed_everything
-from labkit.train import default_eval_every
+from labkit.train import default_eval_every, evaluation_cost
 
 BATCH = 128
 TRAIN_POOL, TEST_POOL = 0.1, 0.1
-PAIRS_PER_EPOCH, TEST_PAIRS = 3_840, 4_000  # 30 steps: an every-step run evaluates 8,000 images 30 times
+PAIRS_PER_EPOCH, TEST_PAIRS = 3_840, 4_000  # 30 steps
 QUICK = {"train pool": 0.015, "test pool": 0.01, "pairs per epoch": 256, "test pairs": 100}  # 8 and 2 steps
 COLUMNS = ["device", "lab", "model", "train items", "test items", "steps", "setting", "eval every", "evaluations",
            "train seconds", "seconds min–max", "vs end only"]
@@ -51,7 +52,8 @@ def train_seconds(model_name: str, train, test, eval_every: int) -> float:
 
 def measure(lab: str, model_name: str, train, test, quick: bool) -> list[dict]:
     steps = math.ceil(len(train) / BATCH)
-    settings = {"end only": steps + 1, "default": default_eval_every(len(train), len(test), BATCH), "every step": 1}
+    default = default_eval_every(len(train), evaluation_cost(models.build(model_name), test), BATCH)
+    settings = {"end only": steps + 1, "default": default, "every step": 1}
     runs = {name: (lambda every=every: train_seconds(model_name, train, test, every))
             for name, every in settings.items()}
     timings = interleaved(runs, QUICK_REPEATS if quick else REPEATS, warmups={"end only": runs["end only"]})

@@ -1,7 +1,8 @@
 """Live training curves and progress in a notebook; silent when headless.
 
-One display handle per figure: the figure is drawn once, then updated in place at
-most every `interval` seconds, so the saved notebook keeps exactly one final figure.
+One display handle per figure or line: drawn once, then updated in place at most every
+`interval` seconds, so the saved notebook keeps exactly one final figure and one final
+progress line, readable in any viewer (no widget state needed).
 """
 
 from __future__ import annotations
@@ -74,4 +75,33 @@ class LivePlot:
             self.acc_ax.set_ylim(max(0.0, min(low, 0.98) - 0.01), 1.0)
         self.fig.suptitle(f"{self.title}   {status}" if status else self.title)
         self.handle.update(self.fig)
+        self.last_draw = time.perf_counter()
+
+
+class Progress:
+    """One line of text, updated in place: percent done, steps, the caller's status, elapsed and remaining time."""
+
+    def __init__(self, label: str, total_steps: int, interval: float = 0.5, enabled: bool | None = None):
+        self.enabled = in_notebook() if enabled is None else enabled
+        self.label, self.total_steps, self.interval = label, total_steps, interval
+        self.started = self.last_draw = time.perf_counter()
+        if self.enabled:
+            from IPython.display import display
+
+            self.handle = display({"text/plain": self.line(0)}, raw=True, display_id=True)
+
+    def due(self) -> bool:
+        return self.enabled and time.perf_counter() - self.last_draw >= self.interval
+
+    def line(self, step: int, status: str = "") -> str:
+        elapsed = time.perf_counter() - self.started
+        left = f", ~{elapsed / step * (self.total_steps - step):.0f} s left" if 0 < step < self.total_steps else ""
+        status = f"  {status}" if status else ""
+        return (f"{self.label}: {100 * step / max(self.total_steps, 1):3.0f}% {step}/{self.total_steps} steps"
+                f"{status}  ({elapsed:.0f} s{left})")
+
+    def update(self, step: int, status: str = "", force: bool = False) -> None:
+        if not self.enabled or not (force or self.due()):
+            return
+        self.handle.update({"text/plain": self.line(step, status)}, raw=True)
         self.last_draw = time.perf_counter()

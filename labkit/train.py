@@ -23,7 +23,8 @@ from torch import nn
 from . import metrics
 from .data import batches
 from .env import seed_everything
-from .live import LivePlot, in_notebook
+from .live import LivePlot, Progress, in_notebook
+from .pairs import PairSet
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = (None, "onecycle", "cosine")
@@ -107,6 +108,39 @@ def _prepare(inputs, device, channels_last: bool):
     return inputs
 
 
+def embeds_once(model: nn.Module, dataset) -> bool:
+    """True when `dataset` is a pair set and `model` scores pairs from embeddings (`embed` and `compare`).
+
+    Such a model is evaluated by embedding each image of the pool once and comparing embeddings:
+    10,000 test pairs over a pool of 1,000 images then cost 1,000 encoder passes instead of 20,000.
+    """
+    return isinstance(dataset, PairSet) and callable(getattr(model, "embed", None)) \
+        and callable(getattr(model, "compare", None))
+
+
+def evaluation_cost(model: nn.Module, dataset) -> float:
+    """What evaluating `dataset` once costs, counted in forward passes of its own items (pairs for a pair set)."""
+    return len(dataset.images) / 2 if embeds_once(model, dataset) else len(dataset)
+
+
+def _logits(model, dataset, batch_size, channels_last, bf16):
+    """Yield (float32 logits, targets) over the whole set, in its order."""
+    device = dataset.device
+    if embeds_once(model, dataset):
+        with _autocast(device, bf16):
+            embeddings = torch.cat([model.embed(*_prepare(inputs, device, channels_last))
+                                    for inputs, _ in batches(dataset.images, batch_size)])
+            for start in range(0, len(dataset), batch_size):
+                chosen = dataset.pairs[start:start + batch_size].long()
+                logits = model.compare(embeddings[chosen[:, 0]], embeddings[chosen[:, 1]])
+                yield logits.float(), dataset.targets[start:start + batch_size]
+        return
+    for inputs, targets in batches(dataset, batch_size):
+        with _autocast(device, bf16):
+            logits = model(*_prepare(inputs, device, channels_last))
+        yield logits.float(), targets
+
+
 @torch.inference_mode()
 def _loss_and_accuracy(model, dataset, batch_size, channels_last, bf16, keep=False):
     """Mean loss and accuracy over a whole set; with `keep`, also the predictions and probabilities."""
@@ -115,10 +149,7 @@ def _loss_and_accuracy(model, dataset, batch_size, channels_last, bf16, keep=Fal
     total_loss = torch.zeros((), device=dataset.device)
     correct = torch.zeros((), device=dataset.device, dtype=torch.int64)
     kept = []
-    for inputs, targets in batches(dataset, batch_size):
-        with _autocast(dataset.device, bf16):
-            logits = model(*_prepare(inputs, dataset.device, channels_last))
-        logits = logits.float()
+    for logits, targets in _logits(model, dataset, batch_size, channels_last, bf16):
         total_loss += F.cross_entropy(logits, targets, reduction="sum")
         predictions = logits.argmax(1)
         correct += (predictions == targets).sum()
@@ -131,19 +162,23 @@ def _loss_and_accuracy(model, dataset, batch_size, channels_last, bf16, keep=Fal
 
 def evaluate(model: nn.Module, dataset, *, batch_size: int = 1000, channels_last: bool = True,
              bf16: bool = False) -> Evaluation:
-    """Predictions, probabilities, loss and accuracy of `model` on every item of `dataset`, in inference mode."""
+    """Predictions, probabilities, loss and accuracy of `model` on every item of `dataset`, in inference mode.
+
+    A Siamese net on a pair set embeds each pool image once (see `embeds_once`); the logits are those
+    of its forward pass, up to float rounding.
+    """
     loss, accuracy, kept = _loss_and_accuracy(model, dataset, batch_size, channels_last, bf16, keep=True)
     predictions, targets, probabilities = (torch.cat(part) for part in zip(*kept))
     return Evaluation(predictions, targets, probabilities, loss, accuracy, tuple(dataset.classes))
 
 
-def default_eval_every(train_size: int, test_size: int, batch_size: int) -> int:
+def default_eval_every(train_size: int, test_cost: float, batch_size: int) -> int:
     """Steps between test evaluations so that evaluating costs about a quarter of training.
 
-    A forward pass costs about a third of a training step, so evaluating `test_size`
-    items costs about test_size / (3 * batch_size) steps.
+    A forward pass costs about a third of a training step, so an evaluation of `test_cost`
+    items' forward passes (`evaluation_cost`) costs about test_cost / (3 * batch_size) steps.
     """
-    cost_in_steps = test_size / (3 * batch_size)
+    cost_in_steps = test_cost / (3 * batch_size)
     steps_per_epoch = math.ceil(train_size / batch_size)
     return max(1, min(steps_per_epoch, round(4 * cost_in_steps)))
 
@@ -211,7 +246,7 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer: str
         model.to(memory_format=torch.channels_last)
     steps_per_epoch = math.ceil(len(train) / batch_size)
     total_steps = epochs * steps_per_epoch
-    eval_every = eval_every or default_eval_every(len(train), len(test), batch_size)
+    eval_every = eval_every or default_eval_every(len(train), evaluation_cost(model, test), batch_size)
     opt = _optimizer(optimizer, model.parameters(), lr, weight_decay)
     sched = _scheduler(scheduler, opt, lr, total_steps)
     weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=device)
@@ -221,7 +256,7 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer: str
     rows: list[dict] = []
     synced = 0  # steps whose losses have been read back
     plot = LivePlot(label, total_steps, enabled=live and in_notebook())
-    bar = _progress_bar(total_steps, label, progress)
+    line = Progress(label, total_steps, enabled=progress and in_notebook())
     history = History(label, type(model).__name__, parameters, epochs, pd.DataFrame(columns=HISTORY_COLUMNS))
 
     def sync(step: int, tested: tuple | None) -> None:
@@ -263,24 +298,20 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer: str
             losses[step] = loss.detach()
             step_seconds[step] = time.perf_counter() - start
             evaluate_now = (step + 1) % eval_every == 0 or step + 1 == total_steps
-            if evaluate_now or plot.due() or (bar is not None and step + 1 - synced >= 50):
+            if evaluate_now or plot.due() or line.due():
                 tested = _loss_and_accuracy(model, test, 1000, channels_last, bf16)[:2] if evaluate_now else None
                 sync(step, tested)
-                status = f"epoch {epoch}/{epochs}  step {step + 1}/{total_steps}  loss {rows[-1]['train_loss']:.4f}"
-                plot.update(pd.DataFrame(rows, columns=HISTORY_COLUMNS), status)
-                if bar is not None:
-                    bar.update(step + 1 - bar.n)
-                    bar.set_postfix_str(status, refresh=False)
+                status = f"epoch {epoch}/{epochs}  loss {rows[-1]['train_loss']:.4f}"
+                if plot.due():
+                    plot.update(pd.DataFrame(rows, columns=HISTORY_COLUMNS), f"step {step + 1}/{total_steps}  {status}")
+                line.update(step + 1, status)
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, opt, epoch)
     history.train_seconds = time.perf_counter() - start
     history.frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    done = f"epoch {epochs}/{epochs}  step {total_steps}/{total_steps}  loss {rows[-1]['train_loss']:.4f}"
-    plot.update(history.frame, done, force=True)
-    if bar is not None:
-        bar.update(total_steps - bar.n)
-        bar.set_postfix_str(done)
-        bar.close()
+    done = f"epoch {epochs}/{epochs}  loss {rows[-1]['train_loss']:.4f}"
+    plot.update(history.frame, f"step {total_steps}/{total_steps}  {done}", force=True)
+    line.update(total_steps, done, force=True)
 
     train_set = train.evaluation_set() if hasattr(train, "evaluation_set") else train
     train_loss, train_accuracy, _ = _loss_and_accuracy(model, train_set, 1000, channels_last, bf16)
@@ -288,14 +319,6 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer: str
     history.final = {"train_accuracy": train_accuracy, "train_loss": train_loss,
                      "test_accuracy": history.test.accuracy, "test_loss": history.test.loss}
     return history
-
-
-def _progress_bar(total: int, label: str, enabled: bool):
-    if not (enabled and in_notebook()):
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=label, unit="step")
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, epoch: int | None = None) -> Path:

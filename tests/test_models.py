@@ -24,7 +24,7 @@ EXPECTED_PARAMETERS = {
     "plain_cnn": 28_938,
     "resnet": 174_970,
     "siamese": 122_050,
-    "two_channel": 253_794,
+    "two_channel": 856_354,
 }
 PAIR_MODELS = {"siamese", "two_channel"}
 
@@ -161,6 +161,22 @@ def test_plain_cnn_options():
     assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
     with pytest.raises(ValueError, match="dropout"):
         PlainCNN(dropout=1.5)
+    assert PlainCNN(kernel_sizes=(3, 7))(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match=r"kernel_sizes must be two odd positive ints, e.g. \(5, 5\), got \(4, 5\)"):
+        PlainCNN(kernel_sizes=(4, 5))
+
+
+def test_two_channel_options():
+    from labkit.models import TwoChannelNet
+
+    x = torch.zeros(2, 1, 28, 28)
+    one_hidden = TwoChannelNet(hidden=64, kernel_sizes=(5, 5), batch_norm=True)
+    assert one_hidden(x, x).shape == (2, 2)
+    assert [m.out_features for m in one_hidden.head if isinstance(m, torch.nn.Linear)] == [2]
+    deep = TwoChannelNet(hidden=(32, 16, 8))
+    assert [m.out_features for m in deep.head if isinstance(m, torch.nn.Linear)] == [16, 8, 2]
+    with pytest.raises(ValueError, match=r"hidden must be one or more positive layer widths, .* got \(\)"):
+        TwoChannelNet(hidden=())
 
 
 @pytest.mark.parametrize("name", names())

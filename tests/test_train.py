@@ -10,7 +10,9 @@ from labkit.train import (
     History,
     TrainingDiverged,
     default_eval_every,
+    embeds_once,
     evaluate,
+    evaluation_cost,
     fit,
     load_checkpoint,
     save_checkpoint,
@@ -131,6 +133,28 @@ def test_default_eval_every_keeps_evaluation_near_a_quarter():
     every = default_eval_every(60_000, 10_000, 128)
     assert 0.2 <= (10_000 / (3 * 128)) / every <= 0.3
     assert default_eval_every(2_000, 100, 128) == 1
+
+
+def test_siamese_pair_evaluation_embeds_each_image_once_with_the_forward_logits(tiny_digits):
+    from labkit import models
+    from labkit.data import batches
+    from labkit.pairs import PairSet
+
+    torch.manual_seed(0)
+    siamese = models.build("siamese").eval()
+    pairs = PairSet.build(tiny_digits, count=500, seed=0)
+    passes = []
+    siamese.encoder.register_forward_hook(lambda module, inputs, output: passes.append(len(inputs[0])))
+    result = evaluate(siamese, pairs, batch_size=128)
+    assert sum(passes) == len(tiny_digits)  # 300 encoder passes, not 2 x 500
+    assert embeds_once(siamese, pairs) and evaluation_cost(siamese, pairs) == len(tiny_digits) / 2
+    with torch.inference_mode():
+        forward = torch.cat([siamese(*inputs) for inputs, _ in batches(pairs, 128)])
+    assert torch.allclose(result.probabilities, forward.softmax(1), atol=1e-5)
+    assert torch.equal(result.predictions, forward.argmax(1))
+    two_channel = models.build("two_channel")
+    assert not embeds_once(two_channel, pairs) and evaluation_cost(two_channel, pairs) == len(pairs)
+    assert not embeds_once(siamese, tiny_digits)
 
 
 def test_checkpoint_round_trip_is_atomic(tiny_digits, tmp_path):

@@ -26,7 +26,9 @@ class SiameseNet(nn.Module):
     Default encoder="plain_cnn", embedding_dim=64, hidden=64: 122,050 parameters
     (113,664 in the encoder, 100,416 of them in the embedding layer; 8,386 in the head).
     With encoder="lenet5": 74,682; encoder="resnet": 186,866.
-    `embed(x)` returns the embeddings (B, embedding_dim), e.g. for a PCA plot.
+    `embed(x)` returns the embeddings (B, embedding_dim), e.g. for a PCA plot; `compare(e1, e2)`
+    the logits of two batches of embeddings, so a set of pairs over a small pool can be scored by
+    embedding each image once (`labkit.evaluate` does this).
     """
 
     num_inputs = 2
@@ -55,18 +57,24 @@ class SiameseNet(nn.Module):
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         check_pair(x1, x2)
         e1, e2 = self.embed(torch.cat([x1, x2])).split(len(x1))
+        return self.compare(e1, e2)
+
+    def compare(self, e1: torch.Tensor, e2: torch.Tensor) -> torch.Tensor:
+        """Logits (B, 2) of two batches of embeddings (B, embedding_dim): the head alone."""
         return self.head(torch.cat([(e1 - e2).abs(), e1 * e2], dim=1))
 
 
 class TwoChannelNet(nn.Module):
-    """Early fusion: the pair stacked as one 2-channel 28x28 image, then a PlainCNN-like network.
+    """Early fusion: the pair stacked as one 2-channel 28x28 image, then a PlainCNN-like network and an MLP.
 
-    [x1, x2] on the channel dimension -> PlainCNN(in_channels=2, widths, num_classes=hidden)
-    -> ReLU -> linear to 2. Every convolution sees both images at once, so it can compare
-    strokes directly; the price is that the model is not symmetric in its two inputs.
+    [x1, x2] on the channel dimension -> PlainCNN(in_channels=2, widths, kernel_sizes) features
+    (conv 5x5 then conv 3x3, each followed by ReLU and 2x2 max pooling: 28 -> 14 -> 7)
+    -> linear to hidden[0] -> ReLU -> ... -> linear to 2. Every convolution sees both images at
+    once, so it can compare strokes directly; the price is that the model is not symmetric in its
+    two inputs, and that "same digit" must be expressed by the MLP, which gets two hidden layers.
 
-    Default widths=(32, 64), hidden=64: 253,794 parameters. The convolutions are wider than
-    PlainCNN's (16, 32) because each feature map must describe two digits at once.
+    Default widths=(32, 64), kernel_sizes=(5, 3), hidden=(256, 128): 856,354 parameters
+    (20,128 in the convolutions, 803,072 in the first linear layer, 33,154 after it).
     """
 
     num_inputs = 2
@@ -76,13 +84,21 @@ class TwoChannelNet(nn.Module):
     def __init__(
         self,
         widths: tuple[int, ...] = (32, 64),
-        hidden: int = 64,
+        kernel_sizes: tuple[int, ...] = (5, 3),
+        hidden: tuple[int, ...] = (256, 128),
         dropout: float = 0.0,
         batch_norm: bool = False,
     ):
         super().__init__()
-        self.cnn = PlainCNN(widths, dropout, batch_norm, in_channels=2, num_classes=hidden)
-        self.head = nn.Sequential(nn.ReLU(), nn.Linear(hidden, 2))
+        hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+        if not hidden or not all(isinstance(h, int) and h > 0 for h in hidden):
+            raise ValueError(f"hidden must be one or more positive layer widths, e.g. (256, 128), got {hidden!r}")
+        self.cnn = PlainCNN(widths, dropout, batch_norm, in_channels=2, num_classes=hidden[0],
+                            kernel_sizes=kernel_sizes)
+        layers = []
+        for width_in, width_out in zip(hidden, (*hidden[1:], 2)):
+            layers += [nn.ReLU(), nn.Linear(width_in, width_out)]
+        self.head = nn.Sequential(*layers)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         check_pair(x1, x2)
