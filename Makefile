@@ -10,9 +10,10 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
 run: $(STAMP) data
 	@for nb in $(NOTEBOOKS); do \
-		echo "== executing $$nb"; \
+		echo "== executing $$nb"; start=$$(date +%s); \
 		$(PYTHON) -m jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
+		echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
 	done
 	$(PYTHON) -m labkit results --readme README.md
 

@@ -2,11 +2,13 @@
 
 Recipe: `fit(plain_cnn, full train, full test, epochs=6, lr=3e-3, batch_size=128)`, Adam with the
 one-cycle schedule (fit's defaults: channels_last; bf16 on CUDA only), test accuracy on all 10,000
-test images every 100 steps. The time is the History's `seconds` at the first evaluated step whose
-test accuracy is >= 0.99: seconds since training started, so the evaluations before it (one every
-100 steps) are inside it. The whole 6 epochs always run (the one-cycle schedule is planned for
-them); only the time to the first hit is reported. Median of the runs and min–max; the step and
-accuracy of the hit come from the run with the median time.
+test images every 100 steps. On the CPU it runs twice: in float32 (fit's CPU default) and with bf16
+autocast (`bf16=True`, as notebooks 03-05 set it; it pays on CPUs with native bf16 instructions).
+The time is the History's `seconds` at the first evaluated step whose test accuracy is >= 0.99:
+seconds since training started, so the evaluations before it (one every 100 steps) are inside it.
+The whole 6 epochs always run (the one-cycle schedule is planned for them); only the time to the
+first hit is reported. Median of the runs and min–max; the step and accuracy of the hit come from
+the run with the median time.
 """
 
 from __future__ import annotations
@@ -25,14 +27,14 @@ TARGET = 0.99
 GOAL_SECONDS = 20.0  # on the 2-core CPU
 # --quick: a small subset for a couple of epochs and a low target, to check the machinery only
 QUICK = {"train": 0.02, "test": 0.02, "epochs": 1, "eval_every": 2, "target": 0.3}
-COLUMNS = ["device", "model", "target", "eval every", "runs reaching it", "seconds to target", "seconds min–max",
-           "step", "epoch", "test accuracy there", "final test accuracy"]
+COLUMNS = ["device", "model", "precision", "target", "eval every", "runs reaching it", "seconds to target",
+           "seconds min–max", "step", "epoch", "test accuracy there", "final test accuracy"]
 
 
-def one_run(train, test, epochs: int, eval_every: int, target: float) -> dict:
+def one_run(train, test, epochs: int, eval_every: int, target: float, bf16: bool) -> dict:
     seed_everything(SEED)
     model = models.build("plain_cnn")
-    history = fit(model, train, test, **{**RECIPE, "epochs": epochs}, eval_every=eval_every, seed=SEED,
+    history = fit(model, train, test, **{**RECIPE, "epochs": epochs}, eval_every=eval_every, seed=SEED, bf16=bf16,
                   live=False, progress=False)
     frame = history.frame
     hits = frame[frame["test_accuracy"] >= target]
@@ -44,7 +46,7 @@ def one_run(train, test, epochs: int, eval_every: int, target: float) -> dict:
             "final": history.final["test_accuracy"]}
 
 
-def measure(device: torch.device, quick: bool) -> dict:
+def measure(device: torch.device, quick: bool, bf16: bool) -> dict:
     train, test = mnist(True, str(device)), mnist(False, str(device))
     epochs, eval_every, target = RECIPE["epochs"], EVAL_EVERY, TARGET
     if quick:
@@ -53,15 +55,16 @@ def measure(device: torch.device, quick: bool) -> dict:
     results: list[dict] = []
 
     def timed() -> float:
-        results.append(one_run(train, test, epochs, eval_every, target))
+        results.append(one_run(train, test, epochs, eval_every, target, bf16))
         return results[-1]["seconds"]
 
     # Warm-up: one epoch of 1,200 images pays the first-call costs (threads, kernel choice) before timing.
     warm = train if quick else train.subset(0.02, seed=SEED)
     timing = interleaved({"labkit": timed}, QUICK_REPEATS if quick else REPEATS,
-                         warmups={"labkit": lambda: one_run(warm, test, 1, 5, target)})["labkit"]
+                         warmups={"labkit": lambda: one_run(warm, test, 1, 5, target, bf16)})["labkit"]
     reached = [r for r in results if not math.isnan(r["seconds"])]  # NaN: never reached
-    row = {"device": device_label(device), "model": "plain_cnn", "target": target, "eval every": eval_every,
+    row = {"device": device_label(device), "model": "plain_cnn", "precision": "bf16 autocast" if bf16 else "float32",
+           "target": target, "eval every": eval_every,
            "runs reaching it": f"{len(reached)}/{len(results)}"}
     if len(reached) < len(results):  # a median over runs that never got there would mean nothing
         return {**row, "seconds to target": float("nan"), "seconds min–max": "not reached in every run",
@@ -74,13 +77,15 @@ def measure(device: torch.device, quick: bool) -> dict:
 
 
 def run(quick: bool = False) -> pd.DataFrame:
-    return pd.DataFrame([measure(device, quick) for device in devices()], columns=COLUMNS)
+    """The CPU in float32 and in bf16; an accelerator with its default, bf16."""
+    settings = [(device, bf16) for device in devices() for bf16 in ((False, True) if device.type == "cpu" else (True,))]
+    return pd.DataFrame([measure(device, quick, bf16) for device, bf16 in settings], columns=COLUMNS)
 
 
 def reading(table: pd.DataFrame) -> str:
     lines = []
     for row in table.to_dict("records"):
-        where = row["device"]
+        where = f"{row['device']}, {row['precision']}"
         if math.isnan(row["seconds to target"]):
             lines.append(f"Goal ≤ {GOAL_SECONDS:g} s to {row['target']:.1%} on {where}: not met — the target was not "
                          f"reached in every run ({row['runs reaching it']}; best final accuracy "

@@ -29,12 +29,18 @@ def smooth(values: pd.Series, window: int) -> pd.Series:
 
 
 class LivePlot:
-    """Train loss per mini-batch (raw and smoothed), test loss and test accuracy, redrawn in place."""
+    """Train loss per mini-batch (raw and smoothed), test loss and test accuracy, redrawn in place.
 
-    def __init__(self, title: str, total_steps: int, interval: float = 0.5, enabled: bool | None = None):
+    Redrawn at most every `interval` seconds, and rarely enough that drawing takes at most `share`
+    of the wall time: a redraw (rendering the figure for the notebook) costs a tenth of a second or
+    more, as much as several training steps on a small CPU.
+    """
+
+    def __init__(self, title: str, total_steps: int, interval: float = 0.5, enabled: bool | None = None,
+                 share: float = 0.05):
         self.enabled = in_notebook() if enabled is None else enabled
-        self.title, self.total_steps, self.interval = title, total_steps, interval
-        self.last_draw = 0.0
+        self.title, self.total_steps, self.interval, self.share = title, total_steps, interval, share
+        self.last_draw, self.wait = 0.0, interval
         if not self.enabled:
             return
         from IPython.display import display
@@ -55,11 +61,12 @@ class LivePlot:
         plt.close(self.fig)  # the handle owns the picture; avoid a second copy at cell end
 
     def due(self) -> bool:
-        return self.enabled and time.perf_counter() - self.last_draw >= self.interval
+        return self.enabled and time.perf_counter() - self.last_draw >= self.wait
 
     def update(self, frame: pd.DataFrame, status: str = "", force: bool = False) -> None:
         if not self.enabled or frame.empty or not (force or self.due()):
             return
+        began = time.perf_counter()
         window = max(1, min(50, len(frame) // 10))
         self.raw.set_data(frame["step"], frame["train_loss"])
         self.smoothed.set_data(frame["step"], smooth(frame["train_loss"], window))
@@ -76,6 +83,7 @@ class LivePlot:
         self.fig.suptitle(f"{self.title}   {status}" if status else self.title)
         self.handle.update(self.fig)
         self.last_draw = time.perf_counter()
+        self.wait = max(self.interval, (self.last_draw - began) / self.share)
 
 
 class Progress:

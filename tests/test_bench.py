@@ -15,8 +15,9 @@ pytestmark = pytest.mark.slow
 EXPECTED_COLUMNS = {
     "throughput": ["device", "model", "configuration", "batch", "steps", "images/s", "images/s min–max",
                    "speed-up"],
-    "time_to_accuracy": ["device", "model", "target", "eval every", "runs reaching it", "seconds to target",
-                         "seconds min–max", "step", "epoch", "test accuracy there", "final test accuracy"],
+    "time_to_accuracy": ["device", "model", "precision", "target", "eval every", "runs reaching it",
+                         "seconds to target", "seconds min–max", "step", "epoch", "test accuracy there",
+                         "final test accuracy"],
     "pairs_build": ["approach", "pairs", "pairs timed", "seconds", "seconds min–max", "set MB", "peak MB",
                     "time vs labkit", "memory vs labkit"],
     "eval_overhead": ["device", "lab", "model", "train items", "test items", "steps", "setting", "eval every",

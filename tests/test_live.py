@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from labkit import live
 
@@ -38,3 +39,16 @@ def test_disabled_displays_do_nothing():
     plot.update(frame, force=True)
     progress.update(10, force=True)
     assert not live.in_notebook()
+
+
+def test_live_plot_waits_so_drawing_stays_a_small_share_of_the_time(monkeypatch):
+    plot = live.LivePlot("run", 100, interval=0.0, enabled=True, share=0.05)
+    plot.handle = Recorder()
+    clock = iter([10.0, 10.0, 10.2, 10.2])  # due at 10.0 s; the draw starts then and takes 0.2 s
+    monkeypatch.setattr(live.time, "perf_counter", lambda: next(clock))
+    frame = pd.DataFrame({"step": [1, 2], "train_loss": [0.9, 0.8], "test_loss": [float("nan"), 0.7],
+                          "test_accuracy": [float("nan"), 0.5]})
+    plot.handle.update = lambda fig: None
+    plot.update(frame, "step 2/100")
+    assert plot.wait == pytest.approx(4.0)  # the next redraw comes 4 s later: drawing costs 5% of the time
+    assert not plot.due()  # 10.2 s: not yet
