@@ -114,8 +114,8 @@ def embeds_once(model: nn.Module, dataset) -> bool:
     Such a model is evaluated by embedding each image of the pool once and comparing embeddings:
     10,000 test pairs over a pool of 1,000 images then cost 1,000 encoder passes instead of 20,000.
     """
-    return isinstance(dataset, PairSet) and callable(getattr(model, "embed", None)) \
-        and callable(getattr(model, "compare", None))
+    return (isinstance(dataset, PairSet) and callable(getattr(model, "embed", None))
+            and callable(getattr(model, "compare", None)))
 
 
 def evaluation_cost(model: nn.Module, dataset) -> float:
@@ -130,10 +130,11 @@ def _logits(model, dataset, batch_size, channels_last, bf16):
         with _autocast(device, bf16):
             embeddings = torch.cat([model.embed(*_prepare(inputs, device, channels_last))
                                     for inputs, _ in batches(dataset.images, batch_size)])
-            for start in range(0, len(dataset), batch_size):
-                chosen = dataset.pairs[start:start + batch_size].long()
+        for start in range(0, len(dataset), batch_size):
+            chosen = dataset.pairs[start:start + batch_size].long()
+            with _autocast(device, bf16):
                 logits = model.compare(embeddings[chosen[:, 0]], embeddings[chosen[:, 1]])
-                yield logits.float(), dataset.targets[start:start + batch_size]
+            yield logits.float(), dataset.targets[start:start + batch_size]
         return
     for inputs, targets in batches(dataset, batch_size):
         with _autocast(device, bf16):
