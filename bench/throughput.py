@@ -5,7 +5,9 @@ Conventional: `torchvision.datasets.MNIST` with `ToTensor` + `Normalize` per ite
 labkit, two configurations, both through `fit` on the same model and the same seed:
 
 - same settings: batch 64, float32, NCHW; only the data path and the loop differ;
-- default recipe: batch 128, channels_last, and bf16 autocast for the ResNet (fit's own default on CUDA).
+- default recipe: batch 128, channels_last, and bf16 autocast for the ResNet (fit's own default on CUDA);
+- recipe with bf16 (LeNet-5 and the plain CNN on the CPU): the default recipe plus bf16 autocast, as
+  notebooks 03-05 set it; it pays on CPUs with native bf16 instructions.
 
 Every side makes the same fixed number of steps (fewer for the ResNet). `fit` runs one epoch over a
 seeded random `steps x batch` images of the 60,000 (so exactly `steps` steps) with no periodic
@@ -39,6 +41,9 @@ GOAL = 3.0  # at least 3x the conventional images/s on the 2-core CPU
 COLUMNS = ["device", "model", "configuration", "batch", "steps", "images/s", "images/s min–max", "speed-up"]
 CONVENTIONAL = "conventional: DataLoader, per-item transforms, fp32 NCHW"
 SAME = "labkit fit, same settings (batch 64, fp32, NCHW)"
+
+
+WITH_BF16 = f"labkit fit, recipe with bf16 autocast (batch {RECIPE_BATCH}, channels_last, bf16)"
 
 
 def recipe_name(model: str, device: torch.device) -> str:
@@ -116,6 +121,10 @@ def measure(model_name: str, device: torch.device, dataset, quick: bool) -> list
         recipe: (RECIPE_BATCH, lambda: labkit_run(model_name, recipe_set, probe, RECIPE_BATCH, True, recipe_bf16),
                  lambda: labkit_run(model_name, warm_recipe, probe, RECIPE_BATCH, True, recipe_bf16)),
     }
+    if "bf16" not in recipe:  # the recipe in float32: measure bf16 beside it
+        configurations[WITH_BF16] = (RECIPE_BATCH,
+                                     lambda: labkit_run(model_name, recipe_set, probe, RECIPE_BATCH, True, True),
+                                     lambda: labkit_run(model_name, warm_recipe, probe, RECIPE_BATCH, True, True))
     timings = interleaved({name: c[1] for name, c in configurations.items()}, repeats,
                           warmups={name: c[2] for name, c in configurations.items()})
     baseline = steps * CONVENTIONAL_BATCH / timings[CONVENTIONAL].median
@@ -143,7 +152,8 @@ def reading(table: pd.DataFrame) -> str:
     lines = []
     for device, rows in table.groupby("device", sort=False):
         parts = []
-        for kind, match in (("default recipe", "default recipe"), ("same settings", "same settings")):
+        for kind, match in (("default recipe", "default recipe"), ("recipe with bf16", "bf16"),
+                            ("same settings", "same settings")):
             chosen = rows[rows["configuration"].str.contains(match)]
             verdicts = [f"{model} {speedup:.2f}x {'met' if speedup >= GOAL else 'not met'}"
                         for model, speedup in zip(chosen["model"], chosen["speed-up"])]
