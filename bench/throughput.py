@@ -2,7 +2,7 @@
 
 Conventional: `torchvision.datasets.MNIST` with `ToTensor` + `Normalize` per item, a
 `DataLoader(batch_size=64, shuffle=True)`, float32 contiguous NCHW, Adam, `loss.item()` every step.
-labkit, two configurations, both through `fit` on the same model and the same seed:
+labkit, every configuration through `fit` on the same model and the same seed:
 
 - same settings: batch 64, float32, NCHW; only the data path and the loop differ;
 - default recipe: batch 128, channels_last, and bf16 autocast for the ResNet (fit's own default on CUDA);
