@@ -22,7 +22,7 @@ from torch import nn
 
 from . import metrics
 from .data import batches
-from .env import seed_everything
+from .env import resolve_bf16, seed_everything
 from .live import LivePlot, Progress, in_notebook
 from .pairs import PairSet
 
@@ -225,7 +225,7 @@ def _check_arguments(train, test, epochs, lr, batch_size, eval_every):
 def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer: str = "adam",
         weight_decay: float = 0.0, scheduler: str | None = "onecycle", batch_size: int = 128,
         eval_every: int | None = None, seed: int = 0, shuffle: bool = True, augment=None, class_weights=None,
-        channels_last: bool = True, bf16: bool | None = None, live: bool = True, progress: bool = True,
+        channels_last: bool = True, bf16="auto", live: bool = True, progress: bool = True,
         label: str | None = None, checkpoint: str | os.PathLike | None = None) -> History:
     """Train `model` on `train` with cross-entropy and record every mini-batch; return a History.
 
@@ -235,11 +235,11 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer: str
     `train` may be an ImageSet, a PairSet, or a set that draws fresh items each epoch
     (`for_epoch(generator)`, measured at the end on its `evaluation_set()`).
     `shuffle=False` keeps the training set's own order (to study what a sorted set does).
-    `bf16` defaults to autocast on CUDA only; `checkpoint` saves model and optimizer after every epoch.
+    `bf16="auto"` autocasts to bf16 only where the machine computes it natively (`env.resolve_bf16`); `checkpoint` saves model and optimizer after every epoch.
     """
     _check_arguments(train, test, epochs, lr, batch_size, eval_every)
     device = train.device
-    bf16 = device.type == "cuda" if bf16 is None else bf16
+    bf16 = resolve_bf16(bf16, device)
     label = label or type(model).__name__
     generator = seed_everything(seed)
     model.to(device)
