@@ -88,17 +88,33 @@ def cpu_capability() -> str:
     return torch.backends.cpu.get_cpu_capability()
 
 
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs that compute bf16 in hardware
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none: macOS, Windows)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
 @functools.cache
 def cpu_has_native_bf16() -> bool:
     """True when the CPU computes bf16 in hardware (AVX-512 BF16 or AMX), so bf16 autocast speeds it up.
 
     Without it, oneDNN emulates bf16 and autocast costs several times float32 (measured: 10x on an AVX2 CPU).
+    Where the flags cannot be read, an AVX-512 CPU on which oneDNN runs bf16 counts as native.
     """
-    cpu = getattr(torch._C, "_cpu", None)
-    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        if cpu is not None and hasattr(cpu, probe) and getattr(cpu, probe)():
-            return True
-    return False
+    flags = cpu_flags()
+    if flags:
+        return any(flag in flags for flag in NATIVE_BF16_FLAGS)
+    return cpu_capability().startswith("AVX512") and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def resolve_bf16(bf16, device: torch.device | str) -> bool:
