@@ -3,6 +3,7 @@
     python -m bench                  all but the notebook suite, writes bench/results.md (many minutes)
     python -m bench --notebooks      the notebook suite too (add minutes per notebook)
     python -m bench --only pairs_build throughput
+    python -m bench --only precision  one training step per model, fp32 vs bf16 (about a minute)
     python -m bench --quick          tiny sizes, prints the tables, writes nothing unless --output is given
 """
 
@@ -26,6 +27,7 @@ BENCHMARKS = {  # name: section title, in the order they run
     "pairs_build": "Pair construction, lab B",
     "eval_overhead": "Evaluation overhead",
     "notebooks": "Notebook suite",
+    "precision": "Training step in float32 and bf16, and the auto choice",
 }
 INTRO = """\
 Each benchmark times labkit and the conventional way in the same process, on the same machine, with

@@ -15,7 +15,9 @@ in Python needs a duplicate check on top).
 Memory: "set" is what the finished set holds (labkit: tensor bytes; loops: tensor storage plus the
 Python objects that tracemalloc sees, per pair, times the pairs). "peak" for labkit is the growth of
 the process's resident memory while building, measured in a fresh process; for the loops it equals
-the set (they only append). Ratios are the loop's number over labkit's.
+the set (they only append). Ratios are the loop's number over labkit's. The reading also gives
+labkit's peak above the finished set (peak minus set: the intermediates of building it), against its
+target of 128 MB.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ IMAGE_LOOP_PAIRS = 2_000
 INDEX_LOOP_PAIRS = 100_000
 QUICK = {"pool": 0.01, "image loop": 200, "index loop": 2_000}
 GOAL_SECONDS, GOAL_MB = 1.0, 64.0
+GOAL_PEAK_ABOVE_SET_MB = 128.0  # what building needs beyond the set it returns: its intermediates
 EXHAUSTIVE_PAIRS = 3_594_000  # of the 10% pool: the size the goal is stated for
 MB = 2**20
 COLUMNS = ["approach", "pairs", "pairs timed", "seconds", "seconds min–max", "set MB", "peak MB",
@@ -160,14 +163,18 @@ def reading(table: pd.DataFrame) -> str:
         return f"--quick: a smaller pool ({int(labkit['pairs']):,} pairs); the goal is for the 10% pool's " \
                f"{EXHAUSTIVE_PAIRS:,} pairs and does not apply."
     seconds, set_mb, peak_mb = labkit["seconds"], labkit["set MB"], labkit["peak MB"]
+    above_set_mb = max(peak_mb - set_mb, 0.0)
     time_verdict = "met" if seconds < GOAL_SECONDS else "not met"
     memory_verdict = "met" if set_mb < GOAL_MB else "not met"
+    peak_verdict = "met" if above_set_mb < GOAL_PEAK_ABOVE_SET_MB else "not met"
     loops = "; ".join(f"{r['approach']} ≈ {r['seconds']:.3g} s and {r['set MB']:,.0f} MB "
                       f"({r['time vs labkit']:.0f}x the time, {r['memory vs labkit']:.0f}x the memory)"
                       for r in table.to_dict("records") if r["approach"] != "labkit")
     return (f"Goal < {GOAL_SECONDS:g} s and < {GOAL_MB:g} MB for the {int(labkit['pairs']):,} exhaustive pairs: "
-            f"time {time_verdict} ({seconds:.3f} s), memory {memory_verdict} ({set_mb:.1f} MB the set holds; "
-            f"building it peaks at +{peak_mb:.0f} MB resident). Extrapolated loops: {loops}.")
+            f"time {time_verdict} ({seconds:.3f} s, {seconds / GOAL_SECONDS:.2f}x the target), memory {memory_verdict} "
+            f"({set_mb:.1f} MB the set holds; building it peaks at +{peak_mb:.0f} MB resident). "
+            f"Build peak above the finished set: {above_set_mb:.0f} MB, target < {GOAL_PEAK_ABOVE_SET_MB:g} MB, "
+            f"{peak_verdict} ({above_set_mb / GOAL_PEAK_ABOVE_SET_MB:.2f}x the target). Extrapolated loops: {loops}.")
 
 
 def main() -> None:

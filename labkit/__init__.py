@@ -9,17 +9,19 @@
 from . import checks, metrics, models, plots
 from .data import Augment, ImageSet, batches, composition, load_mnist, normalize
 from .env import env_report, pick_device, seed_everything
+from .evaluate import Evaluation, evaluate
 from .mnist import MNISTError, acquire_mnist, verification_table, verify_mnist
 from .pairs import PairSet, RandomPairs, make_pairs
 from .records import figures_dir, save_figure, save_metrics
 from .report import Report, compare
-from .train import Evaluation, History, TrainingDiverged, evaluate, fit, load_checkpoint, save_checkpoint
+from .train import AlreadyTrainedWarning, History, TrainingDiverged, fit, load_checkpoint, save_checkpoint
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Augment", "Evaluation", "History", "ImageSet", "MNISTError", "PairSet", "RandomPairs", "Report",
-    "TrainingDiverged", "acquire_mnist", "batches", "checks", "compare", "composition", "env_report", "evaluate",
+    "AlreadyTrainedWarning", "Augment", "Evaluation", "History", "ImageSet", "MNISTError", "PairSet", "RandomPairs",
+    "Report", "TrainingDiverged", "acquire_mnist", "batches", "checks", "compare", "composition", "env_report",
+    "evaluate",
     "figures_dir", "fit", "load_checkpoint", "load_mnist", "make_pairs", "metrics", "models", "normalize",
     "pick_device", "plots", "save_checkpoint", "save_figure", "save_metrics", "seed_everything",
     "verification_table", "verify_mnist",

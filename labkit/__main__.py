@@ -3,6 +3,10 @@
     python -m labkit data      fetch MNIST if missing, verify it, say where it is
     python -m labkit results   the results table of every notebook's metrics.json, as markdown
                                (--readme README.md rewrites the block between the results markers)
+    python -m labkit grade NOTEBOOK... [--execute] [--profile full|quick|smoke] [--out grades.csv] [--timeout S]
+                               labkit's requirements per notebook: PASS/FAIL/n/a/not done, points
+    python -m labkit profile NAME NOTEBOOK... --out DIR
+                               copies of the notebooks with the profile's parameters injected (papermill)
 """
 
 import argparse
@@ -10,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from .mnist import MNISTError, acquire_mnist, data_root
+from .mnist import MNISTError, data_root, ensure_mnist
 from .records import figures_root
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -22,7 +26,8 @@ def results_table(figures: Path) -> str:
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for path in sorted(figures.glob("*/metrics.json")):
         metrics = json.loads(path.read_text())
-        passed = f"{sum(c['passed'] for c in metrics['checks'])}/{len(metrics['checks'])}"
+        graded = [c for c in metrics["checks"] if c.get("passed") is not None]  # n/a ones left out
+        passed = f"{sum(c['passed'] for c in graded)}/{len(graded)}"
         for name, run in metrics["runs"].items():
             lines.append(f"| {metrics['notebook']} | {name} | {run['model']} | {run['parameters']:,} | {run['epochs']} "
                          f"| {run['train_accuracy']:.4f} | {run['test_accuracy']:.4f} | {passed} |")
@@ -48,14 +53,33 @@ def main(argv=None) -> int:
     data.add_argument("--root", help="folder that holds (or will hold) MNIST/raw/; default: $LABKIT_DATA or data/")
     results = commands.add_parser("results", help="results table from figures/*/metrics.json")
     results.add_argument("--readme", type=Path, help="rewrite the results block of this file instead of printing")
+    from .course import grade, profiles
+
+    grade.add_arguments(commands.add_parser("grade", help="grade notebooks against labkit's requirements"))
+    profile = commands.add_parser("profile", help="write copies of notebooks with a profile's parameters")
+    profile.add_argument("name", choices=profiles.PROFILES, metavar="NAME", help=f"one of {profiles.PROFILES}")
+    profile.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
+    profile.add_argument("--out", type=Path, required=True, help="folder for the prepared copies")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        return grade.run(args)
+    if args.command == "profile":
+        try:
+            for path in args.notebooks:
+                print(profiles.prepare(path, args.name, args.out))
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "data":
         try:
-            folder = acquire_mnist(args.root)
+            acquisition = ensure_mnist(args.root)  # says which files failed verification, and what it did
         except MNISTError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        print(f"MNIST verified (4 files, MD5 match) in {folder}  (root {data_root(args.root)})")
+        for note in acquisition.notes():
+            print(note)
+        print(f"MNIST verified (4 files, MD5 match) in {acquisition.folder}  (root {data_root(args.root)})")
         return 0
     table = results_table(figures_root())
     if args.readme:

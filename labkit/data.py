@@ -2,6 +2,7 @@
 
     load_mnist(root)         verified IDX files (labkit.mnist) -> ImageSet (uint8 images, int64 labels)
     ImageSet.subset(...)     exact per-class counts, seeded
+    ImageSet.split(...)      (rest, validation): a stratified, seeded validation split
     ImageSet.to(device)      the whole set lives on the device
     batches(set, ...)        normalised float batches, augmentation batch-wise on the device
 
@@ -22,7 +23,6 @@ from .mnist import MNISTError, acquire_mnist, data_root, verification_table, ver
 
 # Pixel statistics of the 60,000 training images scaled to [0, 1].
 MEAN, STD = 0.1307, 0.3081
-
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,40 @@ class ImageSet:
             chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
         index = torch.cat(chosen).sort().values.to(self.device)
         return ImageSet(self.images[index], self.labels[index], f"{self.name}[{fraction:g}]", self.classes)
+
+    def split(self, fraction: float, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+        """(rest, validation): `fraction` of every class held out for validation, chosen with `seed`.
+
+        Stratified: each class gives floor(fraction * its count + 0.5) images (every class rounds
+        half up, the same way), so validation has the set's class proportions. The two parts are
+        disjoint and together are this set; both keep this set's order.
+        """
+        rest, validation = self.split_indices(fraction, seed)
+        return (ImageSet(self.images[rest], self.labels[rest], f"{self.name} (minus validation)", self.classes),
+                ImageSet(self.images[validation], self.labels[validation], f"{self.name} validation", self.classes))
+
+    def split_indices(self, fraction: float, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Positions in this set of split()'s (rest, validation), sorted, on the set's device."""
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            raise ValueError(f"validation fraction must be a number in (0, 1), got {fraction!r}")
+        counts = self.class_counts()
+        held_out = [math.floor(fraction * count + 0.5) for count in counts]
+        too_small = [digit for digit, (count, k) in enumerate(zip(counts, held_out)) if count and not 0 < k < count]
+        if too_small:
+            shown = ", ".join(f"class {d}: {counts[d]} image(s) -> {held_out[d]} for validation" for d in too_small)
+            raise ValueError(f"validation fraction {fraction!r} leaves a class with no validation image or no "
+                             f"image to train on ({shown}); every class needs at least one of each: use a "
+                             f"fraction nearer 0.5 or a bigger set")
+        generator = torch.Generator().manual_seed(seed)
+        labels = self.labels.cpu()
+        validation = []
+        for digit, k in enumerate(held_out):
+            members = torch.nonzero(labels == digit).flatten()
+            validation.append(members[torch.randperm(len(members), generator=generator)[:k]])
+        in_validation = torch.zeros(len(self), dtype=torch.bool)
+        in_validation[torch.cat(validation)] = True
+        rest, validation = torch.nonzero(~in_validation).flatten(), torch.nonzero(in_validation).flatten()
+        return rest.to(self.device), validation.to(self.device)
 
     def normalized(self, index: torch.Tensor | None = None) -> torch.Tensor:
         images = self.images if index is None else self.images[index]

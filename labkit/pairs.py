@@ -3,6 +3,7 @@
     make_pairs(labels, ...)   index pairs (P, 2) into an image pool + targets (P,): built, balanced, ordered
     PairSet.build(images)     a fixed pair set; batch() gathers both images by index on the device
     RandomPairs(images, n)    fresh random pairs every epoch (for_epoch), a fixed one for the final measurement
+    RandomPairs.split(f)      (training RandomPairs, validation PairSet) over disjoint images of the pool
 
 Pairs are indices, never image copies: the 3.6 million exhaustive pairs of a 6,000-image pool are
 29 MB of int32, not 5 GB of images. An unordered pair {i, j} is identified by the key min*N + max,
@@ -62,15 +63,36 @@ def make_pairs(labels: torch.Tensor, *, mode: str = "sampled", count: int | None
         positive = pool.sample_keys(n_positive, same=True, generator=generator)
         negative = pool.sample_keys(count - n_positive, same=False, generator=generator)
 
-    keys = torch.cat([negative, positive])
-    targets = torch.cat([torch.zeros(len(negative), dtype=torch.int64), torch.ones(len(positive), dtype=torch.int64)])
-    permutation = _ordering(len(negative), len(positive), order, generator)
-    keys, targets = keys[permutation], targets[permutation]
-    pairs = torch.stack([keys // pool.n, keys % pool.n], 1)
+    # Negatives first: target 0 below n_negative, 1 from there. Keys and positions are below n**2, so
+    # for pools up to 46,340 images they fit int32, which halves the two biggest intermediates.
+    n_negative, n_positive = len(negative), len(positive)
+    small_type = torch.int32 if pool.n**2 <= 2**31 else torch.int64
+    keys = torch.empty(n_negative + n_positive, dtype=small_type)
+    keys[:n_negative], keys[n_negative:] = negative, positive
+    del negative, positive  # one copy of the keys alive, not two
+    permutation = _ordering(n_negative, n_positive, order, generator).to(small_type)
+    targets = (permutation >= n_negative).long()
     swap = torch.rand(len(keys), generator=generator) < 0.5  # else the left index is always the smaller one
-    pairs = torch.where(swap[:, None], pairs.flip(1), pairs)
-    index_type = torch.int32 if pool.n < 2**31 else torch.int64  # int32 halves the memory of big sets
-    return pairs.to(index_type), targets
+    return _pairs_from_keys(keys, permutation, swap, pool.n), targets
+
+
+# Pairs are split from their keys this many at a time: the int64 intermediates of 3.6 million
+# pairs would be hundreds of MB at once; in chunks they are a few MB, at no cost in speed.
+CHUNK = 1 << 20
+
+
+def _pairs_from_keys(keys: torch.Tensor, permutation: torch.Tensor, swap: torch.Tensor, n: int) -> torch.Tensor:
+    """(P, 2) index pairs of keys[permutation]: key min*n + max split into (min, max), or (max, min) where `swap`."""
+    index_type = torch.int32 if n < 2**31 else torch.int64  # int32 halves the memory of big sets
+    pairs = torch.empty(len(permutation), 2, dtype=index_type)
+    for start in range(0, len(permutation), CHUNK):
+        chunk = slice(start, start + CHUNK)
+        chosen = keys[permutation[chunk]]
+        low, high = chosen // n, chosen % n
+        flip = swap[chunk]
+        pairs[chunk, 0] = torch.where(flip, high, low)
+        pairs[chunk, 1] = torch.where(flip, low, high)
+    return pairs
 
 
 def _ordering(n_negative: int, n_positive: int, order: str, generator) -> torch.Tensor:
@@ -123,17 +145,22 @@ class _Pool:
     def draw_keys(self, k: int, same: bool, generator: torch.Generator) -> torch.Tensor:
         """k keys, each uniform over the pairs of this kind, repeats allowed: no loop over pairs."""
         weights = self.counts * (self.counts - 1) if same else self.counts * (self.n - self.counts)
+        # In-place steps where a temporary would do: k is millions for the exhaustive set's negatives.
         digit = torch.multinomial(weights.double(), k, replacement=True, generator=generator)
         size, start = self.counts[digit], self.offsets[digit]
-        a = (torch.rand(k, generator=generator, dtype=torch.float64) * size).long()
+        del digit
+        a = torch.rand(k, generator=generator, dtype=torch.float64).mul_(size).long()
         if same:  # a second, different member of the same digit
-            b = (torch.rand(k, generator=generator, dtype=torch.float64) * (size - 1)).long()
-            b = start + b + (b >= a).long()
+            b = torch.rand(k, generator=generator, dtype=torch.float64).mul_(size - 1).long()
+            b.add_((b >= a).long()).add_(start)
         else:  # a position outside this digit's block of by_digit
-            b = (torch.rand(k, generator=generator, dtype=torch.float64) * (self.n - size)).long()
-            b = b + size * (b >= start).long()
-        a, b = self.by_digit[start + a], self.by_digit[b]
-        return torch.minimum(a, b) * self.n + torch.maximum(a, b)
+            b = torch.rand(k, generator=generator, dtype=torch.float64).mul_(self.n - size).long()
+            b.add_(size.mul_((b >= start).long()))
+        del size
+        a = self.by_digit[a.add_(start)]
+        b = self.by_digit[b]
+        low = torch.minimum(a, b)
+        return low.mul_(self.n).add_(torch.maximum(a, b, out=b))
 
     def sample_keys(self, k: int, same: bool, generator: torch.Generator) -> torch.Tensor:
         """k distinct keys, a uniform random choice among all pairs of this kind."""
@@ -259,6 +286,22 @@ class RandomPairs:
     def evaluation_set(self) -> PairSet:
         """A fixed sample of the same size (from `seed`), to measure the final train accuracy."""
         return self.sample(self.seed)
+
+    def split(self, fraction: float, seed: int = 0, validation_pairs: int | None = None) -> tuple[RandomPairs, PairSet]:
+        """(training, validation): `fraction` of this pool's images held out, stratified (ImageSet.split).
+
+        training: RandomPairs over the remaining images, with this one's settings. validation: balanced
+        pairs of the held-out images only; every same-digit pair of them and as many different-digit
+        ones, or `validation_pairs` sampled pairs, half of them same-digit. So no image of a validation
+        pair ever appears in a training pair, and the validation images come from this (training) pool,
+        never from the test pool: the test set stays untouched until the final measurement.
+        """
+        rest, held_out = self.images.split(fraction, seed)
+        training = RandomPairs(rest, self.pairs_per_epoch, self.positive_fraction, self.order, self.seed)
+        mode = "exhaustive" if validation_pairs is None else "sampled"
+        validation = PairSet.build(held_out, mode=mode, count=validation_pairs, seed=seed,
+                                   name=f"{held_out.name} {mode} pairs")
+        return training, validation
 
 
 # ---------------------------------------------------------------- checks for graders

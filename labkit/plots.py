@@ -218,10 +218,13 @@ def history_curves(histories, smooth: int = 50, title: str | None = None) -> Fig
             loss_ax.plot(history["step"], history["train_loss"], color=color, alpha=0.15, linewidth=0.5)
         smoothed = history["train_loss"].rolling(smooth, min_periods=1).mean()
         loss_ax.plot(history["step"], smoothed, color=color, linewidth=1.2)
-        tested = history.dropna(subset=["test_loss"])
-        loss_ax.plot(tested["step"], tested["test_loss"], color=color, linestyle="--", marker=".", markersize=3)
-        tested = history.dropna(subset=["test_accuracy"])
-        acc_ax.plot(tested["step"], tested["test_accuracy"], color=color, marker=".", markersize=3, label=name or None)
+        # whole-test-set measurements where the History has them (labkit >= round 2), else the test columns
+        loss_column, accuracy_column = (("test_set_loss", "test_set_accuracy") if "test_set_loss" in history.columns
+                                        else ("test_loss", "test_accuracy"))
+        tested = history.dropna(subset=[loss_column])
+        loss_ax.plot(tested["step"], tested[loss_column], color=color, linestyle="--", marker=".", markersize=3)
+        tested = history.dropna(subset=[accuracy_column])
+        acc_ax.plot(tested["step"], tested[accuracy_column], color=color, marker=".", markersize=3, label=name or None)
     loss_ax.set(yscale="log", xlabel="mini-batch", ylabel="loss", title="loss")
     loss_ax.legend(handles=[Line2D([], [], color="0.3", label=f"train (mean of {smooth} mini-batches)"),
                             Line2D([], [], color="0.3", linestyle="--", marker=".", label="test")], loc="upper right")

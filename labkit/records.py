@@ -1,27 +1,36 @@
-"""What every notebook leaves behind in `figures/<notebook>/`: its PNGs and one metrics.json.
+"""What every notebook leaves behind in `figures/<notebook>/`: its PNGs, one metrics.json, history files.
 
     save_figure(fig, "01_cnn", "confusion")            -> figures/01_cnn/confusion.png
+    save_history("01_cnn", "plain_cnn", history.frame) -> figures/01_cnn/history_plain_cnn.csv
     save_metrics("01_cnn", {"seed": 0, "device": "cuda",
                             "runs": {"plain_cnn": run_record("PlainCNN", ...)},
-                            "checks": as_records(checks)})  -> figures/01_cnn/metrics.json
+                            "checks": [...], **provenance()})  -> figures/01_cnn/metrics.json
 
-Both files are written to a temporary file beside the target, then renamed, so a
+Every file is written to a temporary file beside the target, then renamed, so a
 reader never sees half a file. `LABKIT_FIGURES` replaces the `figures/` folder.
+`provenance()` says what made the numbers: labkit's version and code hash, the git
+commit, the machine, torch, the date.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import datetime
+import hashlib
 import json
 import math
 import os
+import platform
+import subprocess
 import uuid
 from pathlib import Path
 
 import numpy as np
 import torch
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+REPOSITORY = PACKAGE.parent
 RUN_KEYS = (
     "model", "parameters", "epochs", "train_accuracy", "test_accuracy",
     "train_loss", "test_loss", "train_seconds", "per_class_accuracy",
@@ -57,6 +66,9 @@ def _write_atomically(path: Path, write) -> Path:
         temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+write_atomically = _write_atomically  # public name for other modules (grade CSV, prepared notebooks)
 
 
 def save_figure(fig, notebook: str, name: str, dpi: int = 100) -> Path:
@@ -146,7 +158,8 @@ def run_record(
 def save_metrics(notebook: str, metrics: dict) -> Path:
     """Write `figures/<notebook>/metrics.json` with notebook, seed, device, torch, runs, checks (and any extras).
 
-    `torch` defaults to this torch's version and `checks` to []; Check objects are accepted as they are.
+    `torch` defaults to this torch's version and `checks` to []; a check is a dict with at least
+    requirement and passed (True, False, or None for a requirement that does not apply).
     """
     metrics = _plain(dict(metrics))
     if metrics.setdefault("notebook", notebook) != notebook:
@@ -163,8 +176,13 @@ def save_metrics(notebook: str, metrics: dict) -> Path:
     for check in metrics["checks"]:
         if not isinstance(check, dict) or not {"requirement", "passed"} <= check.keys():
             raise ValueError(f"each check needs requirement and passed, got {check!r}")
-    order = ["notebook", "seed", "device", "torch", "runs", "checks"]
-    metrics = {**{k: metrics[k] for k in order}, **{k: v for k, v in metrics.items() if k not in order}}
+        if check["passed"] not in (True, False, None):
+            raise ValueError(f"a check's passed must be true, false or null (n/a), got {check['passed']!r}")
+    for key in ("sets", "pair_sets", "values", "models", "parameters"):
+        if key in metrics and not isinstance(metrics[key], dict):
+            raise ValueError(f"{key} must be a dict of name -> value, got {type(metrics[key]).__name__}")
+    order = ["notebook", "seed", "device", "torch", "profile", "finished", "runs", "checks"]
+    metrics = {**{k: metrics[k] for k in order if k in metrics}, **{k: v for k, v in metrics.items() if k not in order}}
     text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
     path = figures_dir(notebook) / "metrics.json"
     return _write_atomically(path, lambda tmp: tmp.write_text(text))
@@ -173,3 +191,69 @@ def save_metrics(notebook: str, metrics: dict) -> Path:
 def load_metrics(notebook: str) -> dict:
     """The metrics.json a notebook wrote."""
     return json.loads((figures_dir(notebook) / "metrics.json").read_text())
+
+
+def save_history(notebook: str, run: str, frame) -> Path:
+    """Write a run's per-mini-batch History frame as figures/<notebook>/history_<run>.csv; return its path."""
+    path = figures_dir(notebook) / f"history_{_plain_name(run, 'run name')}.csv"
+    return _write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+# ---------------------------------------------------------------- provenance
+
+
+class _WithoutDocstrings(ast.NodeTransformer):
+    """Drops docstrings, so that rewording one does not change the code hash (comments never reach the AST)."""
+
+    def _strip(self, node):
+        self.generic_visit(node)
+        body = getattr(node, "body", None)
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+        return node
+
+    visit_Module = visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _strip
+
+
+def code_hash(package: Path = PACKAGE) -> str:
+    """sha256 over labkit's code (every .py under the package, labkit/course included), blind to comments,
+    docstrings and formatting: each file parsed, docstrings removed, the syntax tree dumped."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(package).rglob("*.py")):
+        tree = _WithoutDocstrings().visit(ast.parse(path.read_text(), filename=str(path)))
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(ast.dump(tree, annotate_fields=True, include_attributes=False).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def git_state(folder: Path = REPOSITORY) -> dict:
+    """{"git_commit": the HEAD commit or None outside a git checkout, "git_dirty": uncommitted changes or None}."""
+    def git(*args) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"git_commit": None, "git_dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit.strip(), "git_dirty": None if status is None else bool(status.strip())}
+
+
+def provenance() -> dict:
+    """What produced a notebook's numbers: labkit's version and code hash, git commit, machine, versions, date."""
+    from . import __version__
+    from .env import machine
+
+    return {
+        "labkit_version": __version__,
+        "labkit_code_hash": code_hash(),
+        **git_state(),
+        "machine": machine(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }

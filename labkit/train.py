@@ -1,80 +1,82 @@
-"""fit() and evaluate(): one training loop and one evaluation for both labs.
+"""fit(): one training loop for both labs, with a clean stop, exact resume and checkpoints.
 
-A model maps inputs to class logits (10 digits, or 2 for pairs), so one
-cross-entropy, one loop and one evaluation serve every notebook. Data sets are
-already on the device (`labkit.data`); a step is an index, a forward, a backward.
+    fit(model, train, test, epochs=6, lr=3e-3)          -> History: one row per mini-batch
+    fit(..., checkpoint="run.pt")                       saved after every epoch and when stopped
+    fit(..., checkpoint="run.pt", resume=True)          continues it: the numbers of one uninterrupted run
+
+A model maps inputs to class logits (10 digits, or 2 for pairs), so one cross-entropy and one loop
+serve every notebook. Data sets are already on the device (`labkit.data`); a step is an index, a
+forward, a backward. This module holds fit, the History it returns and the argument checks; the
+parts live below it: `labkit.optim` (optimizer and schedule), `labkit.steps` (the per-step log, the
+per-step test, the stop request), `labkit.checkpoint` and `labkit.evaluate` (whole-set measurements).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
-from contextlib import nullcontext
+import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim import lr_scheduler as schedules
 
-from . import metrics
+from .checkpoint import (  # noqa: F401  (save_checkpoint, load_checkpoint re-exported)
+    CHECKPOINT_FORMAT,
+    check_same_run,
+    load_checkpoint,
+    read_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    write_checkpoint,
+)
 from .data import batches
-from .env import resolve_bf16, seed_everything
+from .env import precision_name, resolve_bf16, seed_everything
+from .evaluate import (  # noqa: F401  (re-exported: `from labkit.train import evaluate` keeps working)
+    EVAL_BATCH_SIZE,
+    Evaluation,
+    autocast,
+    embeds_once,
+    evaluate,
+    evaluation_cost,
+    prepare,
+    totals,
+)
 from .live import LivePlot, Progress, in_notebook
-from .pairs import PairSet
+from .optim import make_optimizer, make_scheduler, spec_name
+from .steps import (  # noqa: F401  (HISTORY_COLUMNS, choose_step_test re-exported)
+    HISTORY_COLUMNS,
+    ONE_TEST_BATCH,
+    STEP_TESTS,
+    WHOLE_TEST_SET,
+    StepLog,
+    StepTest,
+    StopRequest,
+    TrainingDiverged,
+    choose_step_test,
+)
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULERS = (None, "onecycle", "cosine")
-HISTORY_COLUMNS = ["step", "epoch", "train_loss", "test_loss", "test_accuracy", "lr", "seconds"]
+
+class AlreadyTrainedWarning(UserWarning):
+    """fit() was called on a model that fit() has trained already: the new run starts from trained weights."""
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite. `history` holds every step before it."""
-
-    def __init__(self, message: str, history: History):
-        super().__init__(message)
-        self.history = history
-
-
-@dataclass
-class Evaluation:
-    """Predictions of one model on one data set, and the metrics computed from them."""
-
-    predictions: torch.Tensor  # (N,) int64, on the CPU
-    targets: torch.Tensor  # (N,) int64
-    probabilities: torch.Tensor  # (N, C) float32
-    loss: float
-    accuracy: float
-    classes: tuple[str, ...]
-
-    def confusion_matrix(self) -> pd.DataFrame:
-        return metrics.confusion_matrix(self.targets, self.predictions, self.classes)
-
-    def per_class_accuracy(self) -> pd.DataFrame:
-        return metrics.per_class_accuracy(self.targets, self.predictions, self.classes)
-
-    def report(self) -> pd.DataFrame:
-        return metrics.classification_report(self.targets, self.predictions, self.classes)
-
-    def confident_mistakes(self, n: int = 12) -> torch.Tensor:
-        """Indices of the `n` wrong predictions made with the highest probability, most confident first."""
-        wrong = torch.nonzero(self.predictions != self.targets).flatten()
-        confidence = self.probabilities.max(1).values[wrong]
-        return wrong[confidence.argsort(descending=True)][:n]
-
-    def most_confused(self, top: int = 10) -> pd.DataFrame:
-        return metrics.most_confused(self.confusion_matrix(), top)
+# ---------------------------------------------------------------- the result
 
 
 @dataclass
 class History:
-    """One row per mini-batch, plus the final measurements on the whole training and test sets.
+    """One row per mini-batch (`frame`, columns HISTORY_COLUMNS), and the final whole-set measurements.
 
-    `train_seconds` is the wall time of the training loop, including its periodic test evaluations
-    (they are part of what a student waits for), excluding the final whole-set measurements.
+    `train_seconds` is the wall time of the training loop, including the per-step and periodic test
+    measurements (they are part of what a student waits for), excluding the final measurements.
+    `interrupted` says the run was stopped (the stop button, Ctrl-C); `stopped_at` is its last
+    completed step. `settings` holds the values fit ran with, as plain data.
     """
 
     label: str
@@ -85,6 +87,12 @@ class History:
     final: dict = field(default_factory=dict)
     train_seconds: float = 0.0
     test: Evaluation | None = field(default=None, repr=False)
+    val: Evaluation | None = field(default=None, repr=False)
+    settings: dict = field(default_factory=dict, repr=False)
+    interrupted: bool = False
+    stopped_at: int = 0
+    precision: str = "fp32"
+    deterministic: bool = False
 
     def record(self) -> dict:
         """This run as one `runs` entry of metrics.json."""
@@ -97,84 +105,28 @@ class History:
         return {"run": self.label, "model": self.model, "parameters": self.parameters, "epochs": self.epochs,
                 **{k: round(v, 4) for k, v in self.final.items()}}
 
-
-def _autocast(device: torch.device, bf16: bool):
-    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
-
-
-def _prepare(inputs, device, channels_last: bool):
-    if channels_last:
-        return tuple(x.contiguous(memory_format=torch.channels_last) for x in inputs)
-    return inputs
-
-
-def embeds_once(model: nn.Module, dataset) -> bool:
-    """True when `dataset` is a pair set and `model` scores pairs from embeddings (`embed` and `compare`).
-
-    Such a model is evaluated by embedding each image of the pool once and comparing embeddings:
-    10,000 test pairs over a pool of 1,000 images then cost 1,000 encoder passes instead of 20,000.
-    """
-    return (isinstance(dataset, PairSet) and callable(getattr(model, "embed", None))
-            and callable(getattr(model, "compare", None)))
+    @property
+    def scopes(self) -> dict[str, str]:
+        """What each loss column was measured on, in words (for a lab report's captions)."""
+        settings = self.settings
+        every = f"every {settings.get('eval_every')} mini-batches and after the last"
+        used = list(dict.fromkeys(self.frame["test_scope"])) if len(self.frame) else []
+        batch = f"one test batch of {settings.get('test_batch_size')} items, cycling through the test set"
+        per_step = " then ".join(batch if scope == ONE_TEST_BATCH else "the whole test set" for scope in used)
+        val_size = settings.get("val_size")
+        return {
+            "train_loss": "each mini-batch, in training mode, as it was trained on",
+            "test_loss": f"after each mini-batch: {per_step or 'no steps'}",
+            "test_set_loss": f"the whole test set ({settings.get('test_size')} items) {every}",
+            "val_loss": f"the whole validation set ({val_size} items) {every}" if val_size else "no validation set",
+        }
 
 
-def evaluation_cost(model: nn.Module, dataset) -> float:
-    """What evaluating `dataset` once costs, counted in forward passes of its own items (pairs for a pair set)."""
-    return len(dataset.images) / 2 if embeds_once(model, dataset) else len(dataset)
-
-
-def _logits(model, dataset, batch_size, channels_last, bf16):
-    """Yield (float32 logits, targets) over the whole set, in its order."""
-    device = dataset.device
-    if embeds_once(model, dataset):
-        with _autocast(device, bf16):
-            embeddings = torch.cat([model.embed(*_prepare(inputs, device, channels_last))
-                                    for inputs, _ in batches(dataset.images, batch_size)])
-        for start in range(0, len(dataset), batch_size):
-            chosen = dataset.pairs[start:start + batch_size].long()
-            with _autocast(device, bf16):
-                logits = model.compare(embeddings[chosen[:, 0]], embeddings[chosen[:, 1]])
-            yield logits.float(), dataset.targets[start:start + batch_size]
-        return
-    for inputs, targets in batches(dataset, batch_size):
-        with _autocast(device, bf16):
-            logits = model(*_prepare(inputs, device, channels_last))
-        yield logits.float(), targets
-
-
-@torch.inference_mode()
-def _loss_and_accuracy(model, dataset, batch_size, channels_last, bf16, keep=False):
-    """Mean loss and accuracy over a whole set; with `keep`, also the predictions and probabilities."""
-    was_training = model.training
-    model.eval()
-    total_loss = torch.zeros((), device=dataset.device)
-    correct = torch.zeros((), device=dataset.device, dtype=torch.int64)
-    kept = []
-    for logits, targets in _logits(model, dataset, batch_size, channels_last, bf16):
-        total_loss += F.cross_entropy(logits, targets, reduction="sum")
-        predictions = logits.argmax(1)
-        correct += (predictions == targets).sum()
-        if keep:
-            kept.append((predictions.cpu(), targets.cpu(), logits.softmax(1).cpu()))
-    model.train(was_training)
-    n = len(dataset)
-    return total_loss.item() / n, correct.item() / n, kept
-
-
-def evaluate(model: nn.Module, dataset, *, batch_size: int = 1000, channels_last: bool = True,
-             bf16: bool = False) -> Evaluation:
-    """Predictions, probabilities, loss and accuracy of `model` on every item of `dataset`, in inference mode.
-
-    A Siamese net on a pair set embeds each pool image once (see `embeds_once`); the logits are those
-    of its forward pass, up to float rounding.
-    """
-    loss, accuracy, kept = _loss_and_accuracy(model, dataset, batch_size, channels_last, bf16, keep=True)
-    predictions, targets, probabilities = (torch.cat(part) for part in zip(*kept))
-    return Evaluation(predictions, targets, probabilities, loss, accuracy, tuple(dataset.classes))
+# ---------------------------------------------------------------- fit
 
 
 def default_eval_every(train_size: int, test_cost: float, batch_size: int) -> int:
-    """Steps between test evaluations so that evaluating costs about a quarter of training.
+    """Steps between whole-test-set evaluations so that evaluating costs about a quarter of training.
 
     A forward pass costs about a third of a training step, so an evaluation of `test_cost`
     items' forward passes (`evaluation_cost`) costs about test_cost / (3 * batch_size) steps.
@@ -184,163 +136,291 @@ def default_eval_every(train_size: int, test_cost: float, batch_size: int) -> in
     return max(1, min(steps_per_epoch, round(4 * cost_in_steps)))
 
 
-def _optimizer(name: str, parameters, lr: float, weight_decay: float):
-    if name == "adam":
-        return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(parameters, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
-
-
-def _scheduler(name, optimizer, lr: float, total_steps: int):
-    if name is None:
-        return None
-    if name == "onecycle":
-        if total_steps < 4:  # too short to warm up and anneal: OneCycleLR would divide by zero
-            return None
-        warmup = max(0.2, 2 / total_steps)
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=warmup)
-    if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-    raise ValueError(f"unknown scheduler {name!r}; choose one of {SCHEDULERS}")
-
-
-def _check_arguments(train, test, epochs, lr, batch_size, eval_every):
+def _check_arguments(train, test, val, epochs, lr, batch_size, eval_every, step_test, test_batch_size):
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 1):
-        raise ValueError(f"eval_every must be a positive int or None (automatic), got {eval_every!r}")
-    if train.num_classes != test.num_classes:
-        raise ValueError(f"train has {train.num_classes} classes but test has {test.num_classes}")
-    if train.device != test.device:
-        raise ValueError(f"train is on {train.device} but test is on {test.device}; move both with .to(device)")
+    for name, value, extra in (("batch_size", batch_size, ""), ("eval_every", eval_every, " or None (automatic)"),
+                               ("test_batch_size", test_batch_size, " or None (batch_size)")):
+        if (value is not None or not extra) and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive int{extra}, got {value!r}")
+    if step_test not in STEP_TESTS:
+        raise ValueError(f"step_test must be one of {STEP_TESTS}, got {step_test!r}")
+    for name, other in (("test", test), ("val", val)):
+        if other is None:
+            continue
+        if other.num_classes != train.num_classes:
+            raise ValueError(f"train has {train.num_classes} classes but {name} has {other.num_classes}")
+        if other.device != train.device:
+            raise ValueError(f"train is on {train.device} but {name} is on {other.device}; move both with .to(device)")
 
 
-def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer: str = "adam",
-        weight_decay: float = 0.0, scheduler: str | None = "onecycle", batch_size: int = 128,
-        eval_every: int | None = None, seed: int = 0, shuffle: bool = True, augment=None, class_weights=None,
-        channels_last: bool = True, bf16="auto", live: bool = True, progress: bool = True,
-        label: str | None = None, checkpoint: str | os.PathLike | None = None) -> History:
-    """Train `model` on `train` with cross-entropy and record every mini-batch; return a History.
+def _warn_if_trained(model: nn.Module, resume: bool) -> None:
+    if getattr(model, "_labkit_fitted", False) and not resume:
+        warnings.warn(AlreadyTrainedWarning(
+            f"this {type(model).__name__} was trained by fit() already: this run continues from its trained weights, "
+            f"so its numbers are not those of a fresh run. To start fresh, build the model in the training cell: "
+            f"model = models.build(name, seed=...). To continue a stopped run, pass checkpoint=... and resume=True."),
+            stacklevel=3)
 
-    Every `eval_every` steps (and after the last) the whole `test` set is evaluated, so the
-    History holds the train loss of every mini-batch and the test loss and accuracy after it.
-    At the end, loss and accuracy on the whole training set (no augmentation) and test set.
-    `train` may be an ImageSet, a PairSet, or a set that draws fresh items each epoch
-    (`for_epoch(generator)`, measured at the end on its `evaluation_set()`).
-    `shuffle=False` keeps the training set's own order (to study what a sorted set does).
-    `bf16="auto"` autocasts to bf16 only where the machine computes it natively (`env.resolve_bf16`); `checkpoint` saves model and optimizer after every epoch.
+
+def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer="adam", weight_decay: float = 0.0,
+        scheduler="onecycle", scheduler_options: dict | None = None, scheduler_interval: str = "auto",
+        batch_size: int = 128, eval_every: int | None = None, step_test: str = "auto",
+        test_batch_size: int | None = None, val=None, seed: int = 0, deterministic: bool = False,
+        shuffle: bool = True, augment=None, class_weights=None, channels_last: bool = True, bf16="auto",
+        live: bool = True, progress: bool = True, label: str | None = None,
+        checkpoint: str | os.PathLike | None = None, resume: bool = False) -> History:
+    """Train `model` on `train` with cross-entropy, record every mini-batch, and return a History.
+
+    Every row holds that mini-batch's training loss and, measured right after its update, the test loss
+    and accuracy on one test batch (`test_batch_size`, default `batch_size`) or on the whole test set:
+    `step_test` "batch", "whole", or "auto" (the whole set where that costs at most a quarter of a step:
+    a GPU; one batch on a CPU). Every `eval_every` steps and after the last, the whole test set and the
+    validation set `val` (an ImageSet or PairSet, or None) are measured too. At the end: loss and
+    accuracy on the whole training set (no augmentation; `train.evaluation_set()` for a set that draws
+    fresh items each epoch with `for_epoch(generator)`), the test set and the validation set.
+
+    optimizer: "adam", "adamw", "sgd", "adadelta", "rmsprop", an Optimizer built on model.parameters(),
+    or a callable params -> Optimizer (built ones keep their own learning rate). scheduler: None,
+    "onecycle" or "cosine" (over all mini-batches, `lr` the peak), "step" (`scheduler_options`
+    step_size in epochs, gamma), an LRScheduler, or a callable optimizer -> LRScheduler; stepped per
+    batch or per epoch as it expects (`scheduler_interval` overrides). ReduceLROnPlateau steps each
+    epoch on the validation loss when there is a val set, else on the epoch's mean training loss.
+    The `lr` column holds the rate each step used.
+
+    bf16: True, False or "auto" (bf16 autocast where the machine computes it natively); `deterministic`
+    passes to seed_everything. `shuffle=False` keeps the training set's order.
+
+    Stopping: an interrupt (Jupyter's stop button, Ctrl-C) ends training after the current step; fit
+    then saves the checkpoint, still does the final whole-set measurements (a second interrupt aborts
+    them with KeyboardInterrupt) and returns the History with `interrupted=True`, `stopped_at` its
+    last step. `checkpoint` is saved after every epoch and when stopped; `resume=True` continues from it
+    so that, on a CPU, the History (all but `seconds`) and the weights equal those of one uninterrupted
+    run. Calling fit again on a trained model warns (AlreadyTrainedWarning) unless resuming.
     """
-    _check_arguments(train, test, epochs, lr, batch_size, eval_every)
+    _check_arguments(train, test, val, epochs, lr, batch_size, eval_every, step_test, test_batch_size)
+    if resume and checkpoint is None:
+        raise ValueError("resume=True continues from a checkpoint: pass checkpoint=<path of the stopped run>")
     device = train.device
     bf16 = resolve_bf16(bf16, device)
-    label = label or type(model).__name__
-    generator = seed_everything(seed)
+    _warn_if_trained(model, resume)
+    generator = seed_everything(seed, deterministic=deterministic)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     steps_per_epoch = math.ceil(len(train) / batch_size)
-    total_steps = epochs * steps_per_epoch
     eval_every = eval_every or default_eval_every(len(train), evaluation_cost(model, test), batch_size)
-    opt = _optimizer(optimizer, model.parameters(), lr, weight_decay)
-    sched = _scheduler(scheduler, opt, lr, total_steps)
+    opt = make_optimizer(optimizer, model, lr, weight_decay)
+    sched, per_batch = make_scheduler(scheduler, opt, lr, epochs, steps_per_epoch, scheduler_options,
+                                      scheduler_interval)
+    settings = {
+        "model": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters()), "epochs": epochs,
+        "lr": lr, "batch_size": batch_size, "optimizer": spec_name(optimizer, opt),
+        "scheduler": spec_name(scheduler, sched), "scheduler_interval": "batch" if per_batch else "epoch",
+        "scheduler_options": dict(scheduler_options or {}), "weight_decay": weight_decay, "seed": seed,
+        "shuffle": shuffle, "augment": repr(augment),
+        "class_weights": None if class_weights is None else torch.as_tensor(class_weights).tolist(),
+        "precision": precision_name(bf16), "deterministic": deterministic, "eval_every": eval_every,
+        "step_test": step_test, "test_batch_size": test_batch_size or batch_size, "train_size": len(train),
+        "test_size": len(test), "val_size": None if val is None else len(val),
+    }
     weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=device)
-    parameters = sum(p.numel() for p in model.parameters())
-
-    losses = torch.zeros(total_steps, device=device)  # filled on the device: no host sync per step
-    rows: list[dict] = []
-    synced = 0  # steps whose losses have been read back
-    plot = LivePlot(label, total_steps, enabled=live and in_notebook())
-    line = Progress(label, total_steps, enabled=progress and in_notebook())
-    history = History(label, type(model).__name__, parameters, epochs, pd.DataFrame(columns=HISTORY_COLUMNS))
-
-    def sync(step: int, tested: tuple | None) -> None:
-        """Read back the losses of steps synced..step and append their rows; stop on a non-finite loss."""
-        nonlocal synced
-        values = losses[synced:step + 1].tolist()
-        for offset, value in enumerate(values):
-            s = synced + offset
-            if not math.isfinite(value):
-                history.frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-                last = next((r["train_loss"] for r in reversed(rows)), float("nan"))
-                raise TrainingDiverged(
-                    f"{label}: loss became {value} at step {s + 1} (epoch {s // steps_per_epoch + 1}); "
-                    f"last finite loss {last:.4f}. Lower the learning rate (lr={lr}) or check the inputs.", history)
-            rows.append({"step": s + 1, "epoch": s // steps_per_epoch + 1, "train_loss": value,
-                         "test_loss": float("nan"), "test_accuracy": float("nan"),
-                         "lr": step_lr[s], "seconds": step_seconds[s]})
-        if tested is not None:
-            rows[-1]["test_loss"], rows[-1]["test_accuracy"] = tested
-        synced = step + 1
-
-    step_lr, step_seconds = [0.0] * total_steps, [0.0] * total_steps
-    model.train()
-    start = time.perf_counter()
-    step = -1
-    for epoch in range(1, epochs + 1):
-        epoch_set = train.for_epoch(generator) if hasattr(train, "for_epoch") else train
-        for inputs, targets in batches(epoch_set, batch_size, shuffle=shuffle, augment=augment, generator=generator):
-            step += 1
-            with _autocast(device, bf16):
-                logits = model(*_prepare(inputs, device, channels_last))
-            loss = F.cross_entropy(logits.float(), targets, weight=weight)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step_lr[step] = opt.param_groups[0]["lr"]
-            if sched is not None:
-                sched.step()
-            losses[step] = loss.detach()
-            step_seconds[step] = time.perf_counter() - start
-            evaluate_now = (step + 1) % eval_every == 0 or step + 1 == total_steps
-            if evaluate_now or plot.due() or line.due():
-                tested = _loss_and_accuracy(model, test, 1000, channels_last, bf16)[:2] if evaluate_now else None
-                sync(step, tested)
-                status = f"epoch {epoch}/{epochs}  loss {rows[-1]['train_loss']:.4f}"
-                if plot.due():
-                    plot.update(pd.DataFrame(rows, columns=HISTORY_COLUMNS), f"step {step + 1}/{total_steps}  {status}")
-                line.update(step + 1, status)
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, model, opt, epoch)
-    history.train_seconds = time.perf_counter() - start
-    history.frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    done = f"epoch {epochs}/{epochs}  loss {rows[-1]['train_loss']:.4f}"
-    plot.update(history.frame, f"step {total_steps}/{total_steps}  {done}", force=True)
-    line.update(total_steps, done, force=True)
-
-    train_set = train.evaluation_set() if hasattr(train, "evaluation_set") else train
-    train_loss, train_accuracy, _ = _loss_and_accuracy(model, train_set, 1000, channels_last, bf16)
-    history.test = evaluate(model, test, channels_last=channels_last, bf16=bf16)
-    history.final = {"train_accuracy": train_accuracy, "train_loss": train_loss,
-                     "test_accuracy": history.test.accuracy, "test_loss": history.test.loss}
-    return history
+    per_step_test = StepTest(test, test_batch_size or batch_size, seed,
+                             {"batch": ONE_TEST_BATCH, "whole": WHOLE_TEST_SET}.get(step_test, "auto"),
+                             channels_last, bf16)
+    run = _Run(model, train, test, val, opt, sched, per_batch, generator, per_step_test, weight, settings,
+               label or type(model).__name__, eval_every, shuffle, augment, channels_last, bf16, checkpoint)
+    if resume:
+        run.restore(read_checkpoint(checkpoint), checkpoint)
+    run.display(live, progress)
+    try:
+        run.train()
+    except TrainingDiverged as error:
+        error.history = run.history()
+        raise
+    finally:
+        if run.log.steps:
+            model._labkit_fitted = True  # the retraining guard's mark
+    return run.finish()
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, epoch: int | None = None) -> Path:
-    """Save model (and optimizer) state atomically: a temporary file, then a rename; never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"model": model.state_dict(), "epoch": epoch,
-             "optimizer": optimizer.state_dict() if optimizer is not None else None}
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        torch.save(state, tmp)
-    os.replace(tmp.name, path)
-    return path
+class _Run:
+    """One fit call's state; `train` is the loop, the other methods the parts it calls."""
 
+    def __init__(self, model, train_set, test, val, optimizer, scheduler, per_batch, generator, step_test, weight,
+                 settings, label, eval_every, shuffle, augment, channels_last, bf16, checkpoint):
+        self.model, self.train_set, self.test, self.val = model, train_set, test, val
+        self.optimizer, self.scheduler, self.per_batch, self.generator = optimizer, scheduler, per_batch, generator
+        self.step_test, self.weight, self.settings, self.label = step_test, weight, settings, label
+        self.epochs, self.batch_size, self.eval_every = settings["epochs"], settings["batch_size"], eval_every
+        self.shuffle, self.augment, self.channels_last, self.bf16 = shuffle, augment, channels_last, bf16
+        self.checkpoint = checkpoint
+        self.steps_per_epoch = math.ceil(len(train_set) / self.batch_size)
+        self.total_steps = self.epochs * self.steps_per_epoch
+        self.device = train_set.device
+        self.log = StepLog(self.total_steps, self.steps_per_epoch, self.device, label, settings["lr"])
+        self.epoch, self.batches_done = 0, 0  # the epoch in progress (0-based) and its steps done
+        self.epoch_start_state = generator.get_state()
+        self.seconds_before = 0.0  # training time of the sessions before a resume
+        self.started = time.perf_counter()
+        self.interrupted = False
 
-def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None) -> int | None:
-    """Restore a checkpoint written by save_checkpoint; return its epoch."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
-    if optimizer is not None and state.get("optimizer") is not None:
-        optimizer.load_state_dict(state["optimizer"])
-    return state.get("epoch")
+    def restore(self, state: dict, path) -> None:
+        """Continue the run saved in `state`: weights, optimizer, schedule, random states, rows so far."""
+        if state.get("format") != CHECKPOINT_FORMAT or "settings" not in state:
+            raise ValueError(f"checkpoint {path} holds no training state to resume (format {state.get('format')!r}); "
+                             f"fit(..., checkpoint=path) writes one")
+        check_same_run(state["settings"], self.settings, path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.log.restore(state["history"]["columns"])
+        self.seconds_before = state["history"]["train_seconds"]
+        self.epoch, self.batches_done = state["epoch_in_progress"], state["batches_done"]
+        self.epoch_start_state = state["epoch_generator_state"]
+        self.generator.set_state(self.epoch_start_state)
+        set_rng_state(state["rng"], self.device)
+        self.step_test.scope = state["step_test"]
+
+    def display(self, live: bool, progress: bool) -> None:
+        self.plot = LivePlot(self.label, self.total_steps, enabled=live and in_notebook())
+        self.line = Progress(self.label, self.total_steps, enabled=progress and in_notebook())
+
+    def train(self) -> None:
+        """The loop: epochs of mini-batches; per step a train step, the test after it, and what is due."""
+        self.started = time.perf_counter()
+        self.model.train()
+        with StopRequest() as stop:
+            try:
+                while self.epoch < self.epochs:  # end_epoch() moves on to the next
+                    self.epoch_start_state = self.generator.get_state()
+                    for inputs, targets in self.epoch_batches(skip=self.batches_done):
+                        lr = self.optimizer.param_groups[0]["lr"]
+                        loss = self.train_step(inputs, targets)
+                        test_loss, test_accuracy, scope = self.step_test.measure(self.model, self.log.steps)
+                        self.log.record(loss, test_loss, test_accuracy, lr, self.elapsed(), scope)
+                        self.batches_done += 1
+                        self.measure_if_due()
+                        if stop.requested:
+                            raise KeyboardInterrupt
+                    self.end_epoch()
+            except KeyboardInterrupt:
+                self.interrupted = True
+        if self.interrupted:  # outside StopRequest: a second interrupt while saving raises
+            self.log.sync()
+            self.save(interrupted=True)
+
+    def epoch_batches(self, skip: int):
+        """This epoch's mini-batches, drawn with the training generator. The first `skip` (done before a
+        resume) are drawn again but not trained on, so the generator advances exactly as in one run."""
+        epoch_set = self.train_set.for_epoch(self.generator) if hasattr(self.train_set, "for_epoch") \
+            else self.train_set
+        for index, batch in enumerate(batches(epoch_set, self.batch_size, shuffle=self.shuffle,
+                                              augment=self.augment, generator=self.generator)):
+            if index >= skip:
+                yield batch
+
+    def train_step(self, inputs, targets) -> torch.Tensor:
+        with autocast(self.device, self.bf16):
+            logits = self.model(*prepare(inputs, self.channels_last))
+        loss = F.cross_entropy(logits.float(), targets, weight=self.weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.scheduler is not None and self.per_batch:
+            self.scheduler.step()
+        return loss
+
+    def elapsed(self) -> float:
+        return self.seconds_before + time.perf_counter() - self.started
+
+    def measure_if_due(self) -> None:
+        """The whole test and validation sets every `eval_every` steps; the live display when due."""
+        step = self.log.steps
+        if step % self.eval_every == 0 and step < self.total_steps:  # the last step is measured in finish()
+            self.log.sync()
+            self.measure_sets(step)
+        if self.plot.due() or self.line.due():
+            self.log.sync()
+            self.show()
+
+    def measure_sets(self, step: int) -> None:
+        for prefix, dataset in (("test_set", self.test), ("val", self.val)):
+            if dataset is not None:
+                measured = evaluate(self.model, dataset, channels_last=self.channels_last, bf16=self.bf16,
+                                    keep_predictions=False)
+                self.log.set_measurement(step, prefix, measured.loss, measured.accuracy)
+
+    def end_epoch(self) -> None:
+        """Step an epoch-wise schedule, then save the checkpoint (the next epoch starts from here)."""
+        if self.scheduler is not None and not self.per_batch:
+            if isinstance(self.scheduler, schedules.ReduceLROnPlateau):
+                self.scheduler.step(self.plateau_loss())
+            else:
+                self.scheduler.step()
+        self.epoch, self.batches_done, self.epoch_start_state = self.epoch + 1, 0, self.generator.get_state()
+        self.save(interrupted=False)
+
+    def plateau_loss(self) -> float:
+        """ReduceLROnPlateau's measure: the validation loss, else the epoch's mean training loss."""
+        self.log.sync()
+        if self.val is None:
+            return self.log.epoch_mean_train_loss(self.epoch + 1)
+        measured = evaluate(self.model, self.val, channels_last=self.channels_last, bf16=self.bf16,
+                            keep_predictions=False)
+        if math.isnan(self.log.columns["val_loss"][self.log.steps - 1]):
+            self.log.set_measurement(self.log.steps, "val", measured.loss, measured.accuracy)
+        return measured.loss
+
+    def save(self, interrupted: bool) -> None:
+        if self.checkpoint is None:
+            return
+        write_checkpoint(self.checkpoint, {
+            "format": CHECKPOINT_FORMAT, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "epoch": self.log.steps // self.steps_per_epoch, "step": self.log.steps,
+            "epoch_in_progress": self.epoch, "batches_done": self.batches_done,
+            "epoch_generator_state": self.epoch_start_state, "rng": rng_state(self.device),
+            "history": {"columns": self.log.columns, "train_seconds": self.elapsed()},
+            "settings": self.settings, "step_test": self.step_test.scope, "interrupted": interrupted})
+
+    def status(self) -> str:
+        losses = self.log.columns["train_loss"]
+        loss = f"  loss {losses[-1]:.4f}" if losses else ""
+        stopped = f"  interrupted at step {self.log.steps}" if self.interrupted else ""
+        return f"epoch {min(self.epoch + 1, self.epochs)}/{self.epochs}{loss}{stopped}"
+
+    def show(self, final: bool = False) -> None:
+        step = f"step {self.log.steps}/{self.total_steps}  "
+        self.plot.update(self.log.frame(), step + self.status(), force=final, final=final)
+        self.line.update(self.log.steps, self.status(), force=final)
+
+    def finish(self) -> History:
+        """The final whole-set measurements (also after a stop), and the History."""
+        train_seconds = self.elapsed()
+        self.log.sync()
+        train_set = self.train_set.evaluation_set() if hasattr(self.train_set, "evaluation_set") else self.train_set
+        measure = dict(channels_last=self.channels_last, bf16=self.bf16)
+        train_measured = evaluate(self.model, train_set, keep_predictions=False, **measure)
+        test = evaluate(self.model, self.test, **measure)
+        val = evaluate(self.model, self.val, **measure) if self.val is not None else None
+        final = {"train_accuracy": train_measured.accuracy, "train_loss": train_measured.loss,
+                 "test_accuracy": test.accuracy, "test_loss": test.loss}
+        if self.log.steps:  # the whole sets after the last step are these final measurements
+            self.log.set_measurement(self.log.steps, "test_set", test.loss, test.accuracy)
+        if val is not None:
+            final.update(val_accuracy=val.accuracy, val_loss=val.loss)
+            if self.log.steps:
+                self.log.set_measurement(self.log.steps, "val", val.loss, val.accuracy)
+        self.show(final=True)
+        return self.history(final, train_seconds, test, val)
+
+    def history(self, final: dict | None = None, train_seconds: float | None = None, test=None, val=None) -> History:
+        """The History of the steps synced so far (all of them after finish, the good ones after a divergence)."""
+        seconds = self.elapsed() if train_seconds is None else train_seconds
+        return History(self.label, self.settings["model"], self.settings["parameters"], self.epochs, self.log.frame(),
+                       final or {}, seconds, test, val, self.settings, self.interrupted, self.log.steps,
+                       self.settings["precision"], self.settings["deterministic"])

@@ -23,6 +23,8 @@ EXPECTED_COLUMNS = {
     "eval_overhead": ["device", "lab", "model", "train items", "test items", "steps", "setting", "eval every",
                       "evaluations", "train seconds", "seconds min–max", "vs end only"],
     "notebooks": ["notebook", "code cells", "seconds", "status"],
+    "precision": ["device", "model", "batch", "steps timed", "fp32 ms", "bf16 ms", "bf16 / fp32", "auto picks",
+                  "faster"],
 }
 
 
@@ -84,3 +86,12 @@ def test_timing_and_markdown_table():
     assert timing.spread() == "1–3" and timing.spread(6, rate=True) == "2–6"
     table = markdown_table(pd.DataFrame({"name": ["a|b"], "images/s": [12345.6], "ratio": [3.14159]}))
     assert table.splitlines() == ["| name | images/s | ratio |", "| --- | ---: | ---: |", "| a\\|b | 12,346 | 3.142 |"]
+
+
+def test_precision_reports_the_cpu_and_the_auto_choice(results):
+    from labkit.env import cpu_capability, cpu_model, precision_name, resolve_bf16
+
+    table, reading = results["precision"]
+    assert set(table["auto picks"]) <= {"fp32", "bf16"} and set(table["faster"]) <= {"fp32", "bf16"}
+    assert table["auto picks"].iloc[0] == precision_name(resolve_bf16("auto", "cpu"))
+    assert cpu_model() in reading and cpu_capability() in reading and "auto picks" in reading

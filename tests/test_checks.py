@@ -1,20 +1,16 @@
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from labkit import checks
 
 
-def history(steps: int, every: int, bad_train_loss: bool = False) -> pd.DataFrame:
+def history(steps: int = 20) -> pd.DataFrame:
+    """A history with both losses after every mini-batch."""
     step = np.arange(1, steps + 1)
-    evaluated = (step % every == 0) | (step == steps)
-    train_loss = np.linspace(2, 0.1, steps)
-    if bad_train_loss:
-        train_loss[3] = np.nan
-    return pd.DataFrame({
-        "step": step, "epoch": (step - 1) // 10, "train_loss": train_loss,
-        "test_loss": np.where(evaluated, 0.5, np.nan), "test_accuracy": np.where(evaluated, 0.9, np.nan),
-    })
+    return pd.DataFrame({"step": step, "epoch": (step - 1) // 10 + 1, "train_loss": np.linspace(2, 0.1, steps),
+                         "test_loss": np.linspace(2.1, 0.2, steps), "test_accuracy": np.linspace(0.1, 0.9, steps)})
 
 
 def test_at_least_passes_and_fails_with_both_numbers():
@@ -42,27 +38,38 @@ def test_report_table_and_records():
         {"requirement": "a", "passed": True, "detail": "1.0000 >= 0.5000"},
         {"requirement": "b", "passed": False, "detail": "why"},
     ]
-    assert "PASS" in checks.styled(table).to_html()
+    html = checks.styled(pd.DataFrame({"result": ["PASS", "n/a", "not done"]})).to_html()
+    assert "PASS" in html and "not done" in html
 
 
-def test_losses_every_batch_states_the_cadence():
-    check = checks.losses_every_batch(history(105, 10))
-    assert check.passed
-    assert check.detail == "105 mini-batches, test loss at 11 of them (every 10)"
-    assert checks.losses_every_batch(history(20, 1)).detail == "20 mini-batches, test loss at 20 of them (every 1)"
+def test_losses_every_batch_passes_when_every_mini_batch_has_both_losses():
+    check = checks.losses_every_batch(history(20))
+    assert check.passed and check.detail == "20 mini-batches, train and test loss after every one"
 
 
-def test_losses_every_batch_fails_on_gaps_missing_last_step_and_bad_train_loss():
-    assert not checks.losses_every_batch(history(50, 10, bad_train_loss=True)).passed
-    gap = history(100, 10)
-    gap.loc[gap["step"].isin([40, 50]), "test_loss"] = np.nan
-    assert "a stretch of 30 mini-batches" in checks.losses_every_batch(gap).detail
-    last = history(100, 10)
-    last.loc[last.index[-1], "test_loss"] = np.nan
-    last_check = checks.losses_every_batch(last)
-    assert not last_check.passed and "last mini-batch" in last_check.detail
-    none = history(10, 5).assign(test_loss=np.nan)
-    assert not checks.losses_every_batch(none).passed
+def test_losses_every_batch_fails_on_one_missing_test_loss():
+    one_missing = history(20)
+    one_missing.loc[6, "test_loss"] = np.nan
+    check = checks.losses_every_batch(one_missing)
+    assert not check.passed
+    assert check.detail == "20 mini-batches; 1 without a finite test loss (steps 7)"
+
+
+def test_losses_every_batch_fails_on_a_regular_cadence():
+    """The old check passed a test loss every 10 mini-batches; every mini-batch is the requirement."""
+    cadence = history(100)
+    cadence.loc[cadence["step"] % 10 != 0, "test_loss"] = np.nan
+    check = checks.losses_every_batch(cadence)
+    assert not check.passed and "90 without a finite test loss (steps 1, 2, 3, ...)" in check.detail
+
+
+def test_losses_every_batch_fails_on_bad_train_loss_and_empty_history():
+    bad = history(10)
+    bad.loc[3, "train_loss"] = np.inf
+    assert "1 without a finite train loss (steps 4)" in checks.losses_every_batch(bad).detail
+    assert not checks.losses_every_batch(history(0)).passed
+    with pytest.raises(ValueError, match="lacks columns \\['test_loss'\\]"):
+        checks.losses_every_batch(history(5).drop(columns="test_loss"))
 
 
 def test_set_composition():

@@ -234,3 +234,43 @@ def test_real_mnist_sizes_and_stratified_pools(real_mnist_root):
     assert test.subset(0.1, seed=0).class_counts() == [100] * 10
     pixels = train.images.float() / 255
     assert abs(pixels.mean().item() - 0.1307) < 1e-4 and abs(pixels.std().item() - 0.3081) < 1e-4
+
+
+# ---------------------------------------------------------------- validation splits
+
+
+def test_split_is_stratified_disjoint_and_complete(tiny_digits):
+    rest, validation = tiny_digits.split(0.2, seed=1)
+    assert validation.class_counts() == [6] * 10 and rest.class_counts() == [24] * 10
+    assert (rest.name, validation.name) == ("tiny (minus validation)", "tiny validation")
+    rest_index, validation_index = tiny_digits.split_indices(0.2, seed=1)
+    assert not set(rest_index.tolist()) & set(validation_index.tolist())
+    assert sorted(rest_index.tolist() + validation_index.tolist()) == list(range(len(tiny_digits)))
+    assert torch.equal(validation.images, tiny_digits.images[validation_index])
+    assert torch.equal(rest.labels, tiny_digits.labels[rest_index])
+
+
+def test_split_is_seeded(tiny_digits):
+    first, again, other = (tiny_digits.split_indices(0.2, seed=s)[1] for s in (3, 3, 4))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+
+
+def test_split_rounds_every_class_the_same_way():
+    labels = torch.tensor([0] * 5 + [1] * 15 + [2] * 25)  # 0.1 of each: 0.5, 1.5, 2.5 -> all round up
+    images = torch.zeros(len(labels), 28, 28, dtype=torch.uint8)
+    rest, validation = ImageSet(images, labels).split(0.1)
+    assert validation.class_counts()[:3] == [1, 2, 3] and rest.class_counts()[:3] == [4, 13, 22]
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5, "half", float("nan"), True])
+def test_split_rejects_bad_fraction(tiny_digits, fraction):
+    with pytest.raises(ValueError, match=r"validation fraction must be a number in \(0, 1\), got"):
+        tiny_digits.split(fraction)
+
+
+def test_split_refuses_a_class_too_small(tiny_digits):
+    lonely = ImageSet(tiny_digits.images[29:], tiny_digits.labels[29:])  # digit 0 keeps 1 image
+    with pytest.raises(ValueError, match=r"class 0: 1 image\(s\) -> 1 for validation"):
+        lonely.split(0.5)
+    with pytest.raises(ValueError, match=r"class 0: 1 image\(s\) -> 0 for validation"):
+        lonely.split(0.1)

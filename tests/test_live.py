@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -41,14 +42,103 @@ def test_disabled_displays_do_nothing():
     assert not live.in_notebook()
 
 
-def test_live_plot_waits_so_drawing_stays_a_small_share_of_the_time(monkeypatch):
-    plot = live.LivePlot("run", 100, interval=0.0, enabled=True, share=0.05)
-    plot.handle = Recorder()
-    clock = iter([10.0, 10.0, 10.2, 10.2])  # due at 10.0 s; the draw starts then and takes 0.2 s
-    monkeypatch.setattr(live.time, "perf_counter", lambda: next(clock))
-    frame = pd.DataFrame({"step": [1, 2], "train_loss": [0.9, 0.8], "test_loss": [float("nan"), 0.7],
-                          "test_accuracy": [float("nan"), 0.5]})
-    plot.handle.update = lambda fig: None
-    plot.update(frame, "step 2/100")
-    assert plot.wait == pytest.approx(4.0)  # the next redraw comes 4 s later: drawing costs 5% of the time
-    assert not plot.due()  # 10.2 s: not yet
+class Clock:
+    """Stands in for time.perf_counter: advanced by hand."""
+
+    def __init__(self, now=100.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+class FakeHandle:
+    """IPython's display handle: counts redraws, and can make each redraw take `cost` seconds of the fake clock."""
+
+    def __init__(self, clock):
+        self.clock, self.cost, self.updates = clock, 0.0, 0
+
+    def update(self, data, raw=False):
+        assert raw and data["image/png"] and data["text/plain"].startswith("<Figure")
+        self.updates += 1
+        self.clock.now += self.cost
+
+
+@pytest.fixture
+def shown_plot(monkeypatch):
+    """A LivePlot that believes it is in a notebook, with a fake display and a fake clock."""
+    import IPython.display
+
+    clock = Clock()
+    handle = FakeHandle(clock)
+    monkeypatch.setattr(live, "in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda data, raw=False, display_id=False: handle)
+    monkeypatch.setattr(live.time, "perf_counter", clock)
+    return live.LivePlot("run", 20_000), handle, clock
+
+
+def history(steps: int) -> pd.DataFrame:
+    step = np.arange(1, steps + 1)
+    loss = 2.0 / np.sqrt(step)
+    every = np.where(step % 100 == 0, 1.0, np.nan)
+    return pd.DataFrame({"step": step, "epoch": 1, "train_loss": loss, "test_loss": loss * 1.1,
+                         "test_accuracy": 1 - loss / 3, "test_scope": "one test batch",
+                         "test_set_loss": loss * every, "test_set_accuracy": (1 - loss / 3) * every,
+                         "val_loss": np.nan, "val_accuracy": np.nan, "lr": 1e-3, "seconds": step * 0.01})
+
+
+def test_limits_before_any_data_are_sensible(shown_plot):
+    plot, _, _ = shown_plot
+    assert plot.loss_ax.get_ylim() == pytest.approx(live.LOSS_LIMITS)
+    assert plot.acc_ax.get_ylim() == pytest.approx(live.ACCURACY_LIMITS)
+    assert plot.loss_ax.get_xlim() == pytest.approx((0, 20_000))
+
+
+def test_a_slow_first_draw_does_not_postpone_the_next(shown_plot):
+    plot, handle, clock = shown_plot
+    handle.cost = 1.5  # the cold first draw
+    plot.update(history(50), "step 50")
+    assert handle.updates == 1 and plot.wait == pytest.approx(plot.interval)
+    clock.now += plot.interval
+    handle.cost = 0.04  # warm draws are cheap: the 5% share asks for 0.8 s between them
+    plot.update(history(100), "step 100")
+    assert handle.updates == 2 and plot.wait == pytest.approx(0.8)
+    clock.now += 0.81
+    handle.cost = 1.0  # an unusually slow draw: still at most max_wait before the next
+    plot.update(history(150), "step 150")
+    assert handle.updates == 3 and plot.wait == pytest.approx(plot.max_wait) and plot.max_wait <= 3
+    clock.now += 1.0
+    plot.update(history(200), "step 200")
+    assert handle.updates == 3  # not due yet
+    clock.now += plot.max_wait - 0.99
+    plot.update(history(250), "step 250")
+    assert handle.updates == 4
+
+
+def test_thinning_bounds_the_points_drawn_and_keeps_the_last(shown_plot):
+    plot, _, _ = shown_plot
+    plot.update(history(20_000), force=True)
+    for name, line in plot.lines.items():
+        assert len(line.get_xdata()) <= live.MAX_POINTS + 1, name
+    assert plot.lines["train"].get_xdata()[-1] == 20_000
+    assert len(plot.lines["test_set"].get_xdata()) == 200  # 200 whole-set points: kept as they are
+    x, y = live.thin(np.arange(10), np.arange(10), 3)
+    assert x.tolist() == [0, 4, 8, 9] and y.tolist() == [0, 4, 8, 9]
+
+
+def test_hidden_early_accuracies_are_announced(shown_plot):
+    plot, _, _ = shown_plot
+    frame = history(3000)
+    plot.update(frame, force=True)
+    low, high = plot.acc_ax.get_ylim()
+    assert high == 1.0 and low > 0.5
+    assert plot.hidden_note.get_text() == f"earlier points below {low:.2f} not shown"
+    assert plot.lines["test_smooth"].get_label() == "test (one test batch)"
+    plot.update(frame.assign(test_scope="whole test set"), "step 3000/3000  interrupted at step 3000", force=True,
+                final=True)
+    assert plot.lines["test_smooth"].get_label() == "test (whole test set)"
+    assert "interrupted at step 3000" in plot.fig._suptitle.get_text()
+
+
+def test_smooth_is_a_running_mean():
+    assert live.smooth([1.0, 3.0, 5.0, 7.0], 2).tolist() == [1.0, 2.0, 4.0, 6.0]

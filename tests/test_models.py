@@ -211,3 +211,20 @@ def test_overfits_64_random_samples(name):
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.05
+
+
+@pytest.mark.parametrize("name", ["plain_cnn", "siamese"])
+def test_seeded_build_gives_the_weights_of_seed_everything_then_build(name):
+    from labkit.env import seed_everything
+
+    first = build(name, seed=0)
+    torch.manual_seed(99)  # the global state in between does not matter
+    second = build(name, seed=0)
+    seed_everything(0)
+    classic = build(name)  # how the committed notebooks built their models
+    other = build(name, seed=1)
+    for a, b, c in zip(*(m.state_dict().values() for m in (first, second, classic))):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    assert any(not torch.equal(a, d) for a, d in zip(first.state_dict().values(), other.state_dict().values()))
+    with pytest.raises(ValueError, match="seed must be a non-negative int or None, got -1"):
+        build(name, seed=-1)

@@ -1,5 +1,6 @@
 """Pair sets on synthetic labels and tiny random image sets: counts, balance, order, seeds, batches."""
 
+import hashlib
 import time
 
 import pandas as pd
@@ -69,6 +70,35 @@ def test_exhaustive_train_pool_counts_memory_and_time(train_pool_exhaustive):
     assert megabytes == pytest.approx(28.75, abs=0.01)
     assert seconds < 5
     assert_valid(pairs, targets, labels)
+
+
+def pairs_digest(pairs, targets) -> str:
+    digest = hashlib.sha256(pairs.contiguous().numpy().tobytes())
+    digest.update(targets.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+# Digests of make_pairs' output taken before the low-memory rewrite of the exhaustive build (torch 2.14):
+# the rewrite must give the same pairs in the same order for the same seed. They rest on torch's random
+# streams, so another torch minor version may draw differently; then the test skips rather than fail.
+RECORDED_WITH_TORCH = "2.14"
+RECORDED_DIGESTS = [
+    (600, 10, 0, {"mode": "exhaustive", "seed": 0}, "264598c3339d6b1c"),
+    (100, 10, 0, {"mode": "exhaustive", "seed": 3}, "c71dd810bd45438b"),
+    (10, 10, 0, {"mode": "exhaustive", "order": "alternating"}, "118cba4669b1aab6"),
+    (20, 10, 1, {"mode": "exhaustive", "order": "sorted", "seed": 5}, "73fee0775c52d17c"),
+    (4, 3, 0, {"count": 66, "positive_fraction": 18 / 66}, "73d48a5f47731037"),
+    (100, 10, 0, {"count": 40_000, "seed": 2}, "6c822889b7f4436c"),
+]
+
+
+@pytest.mark.parametrize("per_digit, digits, label_seed, arguments, expected", RECORDED_DIGESTS)
+def test_same_pairs_as_before_the_low_memory_build(per_digit, digits, label_seed, arguments, expected):
+    if not torch.__version__.startswith(RECORDED_WITH_TORCH + "."):
+        pytest.skip(f"digests recorded with torch {RECORDED_WITH_TORCH}, this is {torch.__version__}")
+    pairs, targets = make_pairs(pool_labels(per_digit, digits, label_seed), **arguments)
+    assert pairs.dtype == torch.int32
+    assert pairs_digest(pairs, targets) == expected
 
 
 def test_exhaustive_holds_every_positive_pair(train_pool_exhaustive):
@@ -251,3 +281,37 @@ def test_images_of_returns_both_sides_on_the_cpu():
     pairs = PairSet(images, torch.tensor([[0, 1], [2, 3]], dtype=torch.int32), torch.tensor([1, 1]))
     left, right = pairs.images_of(torch.tensor([1]))
     assert left.shape == (1, 28, 28) and left[0, 0, 0] == 2 and right[0, 0, 0] == 3
+
+
+def test_random_pairs_split_holds_out_images_of_the_training_pool():
+    train_pool, test_pool = tiny_images(per_digit=20, seed=0), tiny_images(per_digit=20, seed=1)
+    training, validation = RandomPairs(train_pool, pairs_per_epoch=200, seed=0).split(0.25, seed=2)
+    assert isinstance(training, RandomPairs) and isinstance(validation, PairSet)
+    assert training.images.class_counts() == [15] * 10 and validation.images.class_counts() == [5] * 10
+    assert len(training) == 200 and len(validation) == 2 * 10 * 5 * 4 // 2
+    assert is_balanced(validation.targets)
+    assert_valid(validation.pairs, validation.targets, validation.images.labels)
+    # Disjoint: no held-out image is among the training images; all of them come from the training pool.
+    rest_index, held_out_index = train_pool.split_indices(0.25, seed=2)
+    assert not set(rest_index.tolist()) & set(held_out_index.tolist())
+    assert torch.equal(validation.images.images, train_pool.images[held_out_index])
+    assert torch.equal(training.images.images, train_pool.images[rest_index])
+    flat = lambda images: {bytes(image.flatten().tolist()) for image in images}
+    used = flat(validation.images.images[validation.pairs.long().flatten()])
+    assert not used & flat(training.for_epoch(torch.Generator().manual_seed(0)).images.images)
+    assert not used & flat(test_pool.images) and used <= flat(train_pool.images)
+
+
+def test_random_pairs_split_can_sample_validation_pairs():
+    _, validation = RandomPairs(tiny_images(per_digit=20), pairs_per_epoch=100).split(0.5, validation_pairs=60)
+    assert len(validation) == 60 and is_balanced(validation.targets)
+
+
+def test_pair_sets_from_an_image_split():
+    rest, held_out = tiny_images(per_digit=10).split(0.3, seed=0)
+    pairs, targets = make_pairs(held_out.labels, mode="exhaustive")
+    assert len(pairs) == 2 * 10 * 3 * 2 // 2
+    assert_valid(pairs, targets, held_out.labels)
+    training = PairSet.build(rest, count=100, seed=1)
+    (left, right), batch_targets = next(batches(training, 16))
+    assert left.shape == (16, 1, 28, 28) and len(batch_targets) == 16

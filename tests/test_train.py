@@ -1,4 +1,8 @@
+import json
 import math
+import os
+import signal
+import warnings
 
 import pandas as pd
 import pytest
@@ -7,8 +11,12 @@ from torch import nn
 
 from labkit.data import Augment
 from labkit.train import (
+    HISTORY_COLUMNS,
+    AlreadyTrainedWarning,
     History,
+    StepTest,
     TrainingDiverged,
+    choose_step_test,
     default_eval_every,
     embeds_once,
     evaluate,
@@ -43,14 +51,38 @@ def test_history_has_one_row_per_mini_batch(tiny_digits):
     assert len(frame) == 2 * math.ceil(300 / 32) == frame["step"].max()
     assert list(frame["epoch"].unique()) == [1, 2]
     assert frame["train_loss"].notna().all()
-    tested = frame.dropna(subset=["test_loss"])["step"].tolist()
+    tested = frame.dropna(subset=["test_set_loss"])["step"].tolist()
     assert tested == [4, 8, 12, 16, 20]
-    assert frame["test_accuracy"].dropna().between(0, 1).all()
+    assert frame["test_set_accuracy"].dropna().between(0, 1).all()
 
 
-def test_eval_every_one_records_test_loss_after_every_batch(tiny_digits):
-    _, history = tiny_fit(tiny_digits, eval_every=1, epochs=1)
-    assert history.frame["test_loss"].notna().all()
+def test_columns_and_test_loss_after_every_mini_batch(tiny_digits):
+    _, history = tiny_fit(tiny_digits, eval_every=4)
+    frame = history.frame
+    assert list(frame.columns) == HISTORY_COLUMNS == [
+        "step", "epoch", "train_loss", "test_loss", "test_accuracy", "test_scope", "test_set_loss",
+        "test_set_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
+    assert frame["test_loss"].map(math.isfinite).all() and frame["test_accuracy"].between(0, 1).all()
+    assert set(frame["test_scope"]) == {"one test batch"}  # "auto" on a CPU: the whole set costs far more
+    assert frame["val_loss"].isna().all() and "val_accuracy" not in history.final
+    assert "one test batch of 32 items" in history.scopes["test_loss"]
+
+
+def test_per_step_test_batches_leave_training_untouched_and_whole_set_matches(tiny_digits):
+    _, batch = tiny_fit(tiny_digits, step_test="batch", test_batch_size=50)
+    _, whole = tiny_fit(tiny_digits, step_test="whole", eval_every=4)
+    assert batch.frame["train_loss"].equals(whole.frame["train_loss"])
+    assert set(whole.frame["test_scope"]) == {"whole test set"}
+    measured = whole.frame.dropna(subset=["test_set_loss"])
+    assert measured["test_loss"].to_numpy() == pytest.approx(measured["test_set_loss"].to_numpy(), rel=1e-5)
+    assert not batch.frame["test_loss"].equals(whole.frame["test_loss"])
+
+
+def test_step_test_cycles_through_the_whole_test_set(tiny_digits):
+    probe = StepTest(tiny_digits, 32, seed=0, scope="one test batch", channels_last=False, bf16=False)
+    seen = torch.cat([probe.cycle[(s * 32) % 300:(s * 32) % 300 + 32] for s in range(10)])
+    assert len(seen) == 320 and set(seen.tolist()) == set(range(300))
+    assert choose_step_test(0.1, 0.02) == "whole test set" and choose_step_test(0.1, 0.05) == "one test batch"
 
 
 def test_training_learns_and_final_numbers_are_measured(tiny_digits):
@@ -114,7 +146,11 @@ def test_non_finite_loss_stops_with_step_and_history(tiny_digits):
     ("batch_size", 0, "batch_size must be a positive int"),
     ("eval_every", 0, "eval_every must be a positive int"),
     ("optimizer", "adagrad", "unknown optimizer 'adagrad'; choose one of"),
-    ("scheduler", "step", "unknown scheduler 'step'; choose one of"),
+    ("scheduler", "plateau", "unknown scheduler 'plateau'; choose one of"),
+    ("scheduler", "step", "scheduler 'step' needs scheduler_options"),
+    ("step_test", "always", "step_test must be one of"),
+    ("test_batch_size", 0, "test_batch_size must be a positive int"),
+    ("bf16", "yes", "bf16 must be True, False or 'auto', got 'yes'"),
 ])
 def test_bad_arguments_are_named(tiny_digits, option, value, message):
     with pytest.raises(ValueError, match=message):
@@ -145,7 +181,7 @@ def test_siamese_pair_evaluation_embeds_each_image_once_with_the_forward_logits(
     pairs = PairSet.build(tiny_digits, count=500, seed=0)
     passes = []
     siamese.encoder.register_forward_hook(lambda module, inputs, output: passes.append(len(inputs[0])))
-    result = evaluate(siamese, pairs, batch_size=128)
+    result = evaluate(siamese, pairs, batch_size=128, bf16=False)
     assert sum(passes) == len(tiny_digits)  # 300 encoder passes, not 2 x 500
     assert embeds_once(siamese, pairs) and evaluation_cost(siamese, pairs) == len(tiny_digits) / 2
     with torch.inference_mode():
@@ -184,3 +220,221 @@ def test_confident_mistakes_are_wrong_and_sorted(tiny_digits):
     assert (result.predictions[wrong] != result.targets[wrong]).all()
     confidence = result.probabilities.max(1).values[wrong]
     assert (confidence[:-1] >= confidence[1:]).all()
+
+
+# ---------------------------------------------------------------- stop, resume, retraining guard
+
+
+class StopsAt(nn.Module):
+    """TinyNet (with dropout, so resuming must restore torch's random state) whose `stop_at`-th training forward
+    is interrupted: by a raised KeyboardInterrupt ("raise") or by a SIGINT as Jupyter's stop button sends ("signal")."""
+
+    def __init__(self, stop_at=None, how="raise", inputs=1):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(inputs, 4, 3, stride=2), nn.ReLU(), nn.Flatten(), nn.Dropout(0.2),
+                                 nn.Linear(4 * 13 * 13, 10 if inputs == 1 else 2))
+        self.stop_at, self.how, self.calls = stop_at, how, 0
+
+    def forward(self, *images):
+        if self.training:
+            self.calls += 1
+            if self.calls == self.stop_at:
+                if self.how == "raise":
+                    raise KeyboardInterrupt
+                os.kill(os.getpid(), signal.SIGINT)
+        return self.net(torch.cat(images, 1))
+
+
+def stop_fit(model, data, test, **options):
+    settings = dict(epochs=3, lr=3e-3, batch_size=32, seed=0, live=False, progress=False, eval_every=4)
+    settings.update(options)
+    return fit(model, data, test, **settings)
+
+
+def same_run(first, second, model_a, model_b):
+    columns = [c for c in HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(first.frame[columns], second.frame[columns])
+    assert first.final == second.final
+    for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_interrupt_ends_cleanly_and_resume_equals_one_run(tiny_digits, tmp_path):
+    torch.manual_seed(0)
+    whole = StopsAt()
+    reference = stop_fit(whole, tiny_digits, tiny_digits, augment=Augment(10, 0.1))
+    assert not reference.interrupted and reference.stopped_at == 30
+
+    torch.manual_seed(0)
+    stopped = StopsAt(stop_at=14)  # mid-epoch 2: steps 1-13 done
+    path = tmp_path / "run.pt"
+    partial = stop_fit(stopped, tiny_digits, tiny_digits, augment=Augment(10, 0.1), checkpoint=path)
+    assert partial.interrupted and partial.stopped_at == 13 and len(partial.frame) == 13
+    assert partial.frame["step"].tolist() == list(range(1, 14)) and "test_accuracy" in partial.final
+    state = torch.load(path, weights_only=True)
+    assert state["step"] == 13 and state["epoch_in_progress"] == 1 and state["batches_done"] == 3
+    assert state["interrupted"] and len(state["history"]["columns"]["step"]) == 13
+
+    resumed_model = StopsAt()
+    resumed = stop_fit(resumed_model, tiny_digits, tiny_digits, augment=Augment(10, 0.1), checkpoint=path,
+                       resume=True)
+    same_run(reference, resumed, whole, resumed_model)
+
+
+def test_stop_at_an_epoch_end_by_signal_then_resume_equals_one_run(tiny_digits, tmp_path):
+    from labkit.pairs import RandomPairs
+
+    pairs = RandomPairs(tiny_digits, 160, seed=0)  # fresh pairs each epoch, drawn with the training generator
+    test = pairs.evaluation_set()
+    torch.manual_seed(0)
+    whole = StopsAt(inputs=2)
+    reference = stop_fit(whole, pairs, test, scheduler="cosine")
+    torch.manual_seed(0)
+    stopped = StopsAt(stop_at=5, how="signal", inputs=2)  # the signal arrives in step 5 (the last of epoch 1)
+    path = tmp_path / "pairs.pt"
+    partial = stop_fit(stopped, pairs, test, scheduler="cosine", checkpoint=path)
+    assert partial.interrupted and partial.stopped_at == 5  # the step in progress completes
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back
+    resumed_model = StopsAt(inputs=2)
+    resumed = stop_fit(resumed_model, pairs, test, scheduler="cosine", checkpoint=path, resume=True)
+    same_run(reference, resumed, whole, resumed_model)
+
+
+def test_second_interrupt_while_finishing_propagates(tiny_digits, monkeypatch):
+    import labkit.train as train_module
+
+    def interrupted_again(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "evaluate", interrupted_again)
+    with pytest.raises(KeyboardInterrupt):
+        stop_fit(StopsAt(stop_at=3), tiny_digits, tiny_digits)
+    with train_module.StopRequest() as stop, pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)  # first: noted, training would stop after this step
+        assert stop.requested
+        os.kill(os.getpid(), signal.SIGINT)  # second: raised
+
+
+def test_checkpoint_is_plain_data_and_names_a_different_run(tiny_digits, tmp_path):
+    path = tmp_path / "run.pt"
+    stop_fit(TinyNet(), tiny_digits, tiny_digits, epochs=1, checkpoint=path)
+    state = torch.load(path, weights_only=True)
+    assert {"model", "optimizer", "scheduler", "epoch_generator_state", "rng", "history", "settings"} <= set(state)
+    assert state["epoch"] == 1 and state["settings"]["lr"] == 3e-3
+    with pytest.raises(ValueError, match=r"epochs 1 in the checkpoint, 2 now; lr 0.003 in the checkpoint, 0.001 now"):
+        stop_fit(TinyNet(), tiny_digits, tiny_digits, epochs=2, lr=1e-3, checkpoint=path, resume=True)
+    with pytest.raises(ValueError, match="model 'TinyNet' in the checkpoint, 'StopsAt' now"):
+        stop_fit(StopsAt(), tiny_digits, tiny_digits, epochs=1, checkpoint=path, resume=True)
+    with pytest.raises(ValueError, match="resume=True continues from a checkpoint"):
+        stop_fit(TinyNet(), tiny_digits, tiny_digits, resume=True)
+
+
+def test_training_a_trained_model_again_warns(tiny_digits, tmp_path):
+    model = TinyNet()
+    stop_fit(model, tiny_digits, tiny_digits, epochs=1, checkpoint=tmp_path / "a.pt")
+    with pytest.warns(AlreadyTrainedWarning, match=r"continues from its trained weights.*models.build\(name, seed="):
+        stop_fit(model, tiny_digits, tiny_digits, epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stop_fit(model, tiny_digits, tiny_digits, epochs=1, checkpoint=tmp_path / "a.pt", resume=True)
+
+
+def test_seeded_build_and_fit_repeat_without_global_seeding(tiny_digits):
+    from labkit import models
+
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(123 + len(runs))  # whatever the global state, build(seed) fixes the weights
+        model = models.build("plain_cnn", seed=0)
+        runs.append(fit(model, tiny_digits, tiny_digits, epochs=1, lr=3e-3, batch_size=64, seed=0, live=False,
+                        progress=False))
+    columns = [c for c in HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(runs[0].frame[columns], runs[1].frame[columns])
+
+
+# ---------------------------------------------------------------- optimizers, schedules, validation, settings
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "adadelta", "rmsprop"])
+def test_every_named_optimizer_trains(tiny_digits, name):
+    _, history = tiny_fit(tiny_digits, epochs=1, optimizer=name, scheduler=None, lr=1e-2)
+    assert history.frame["lr"].eq(1e-2).all() and history.settings["optimizer"] == name
+
+
+def test_optimizer_instances_and_factories(tiny_digits):
+    model = TinyNet()
+    history = fit(model, tiny_digits, tiny_digits, epochs=1, lr=1e-2, scheduler=None, live=False, progress=False,
+                  optimizer=torch.optim.SGD(model.parameters(), lr=0.05))
+    assert history.frame["lr"].eq(0.05).all() and history.settings["optimizer"] == "SGD"
+    _, history = tiny_fit(tiny_digits, epochs=1, scheduler=None,
+                          optimizer=lambda params: torch.optim.RMSprop(params, lr=1e-3))
+    assert history.settings["optimizer"] == "RMSprop"
+    with pytest.raises(ValueError, match="not parameters of this TinyNet"):
+        tiny_fit(tiny_digits, optimizer=torch.optim.Adam(TinyNet().parameters()))
+
+
+def test_step_lr_halves_every_k_epochs(tiny_digits):
+    model = TinyNet()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    history = fit(model, tiny_digits, tiny_digits, epochs=5, lr=0.01, optimizer=optimizer,
+                  scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5),
+                  batch_size=100, live=False, progress=False)
+    per_epoch = history.frame.groupby("epoch")["lr"].unique().map(list).tolist()
+    assert per_epoch == [[0.01], [0.01], [0.005], [0.005], [0.0025]]
+    _, named = tiny_fit(tiny_digits, epochs=3, batch_size=100, lr=0.01, scheduler="step",
+                        scheduler_options={"step_size": 1, "gamma": 0.5})
+    assert named.frame.groupby("epoch")["lr"].first().tolist() == [0.01, 0.005, 0.0025]
+    _, batchwise = tiny_fit(tiny_digits, epochs=1, batch_size=50, lr=0.01, scheduler_interval="batch",
+                            scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5))
+    assert batchwise.frame["lr"].tolist() == [0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025]
+
+
+@pytest.mark.parametrize("with_val", [True, False])
+def test_sgd_with_reduce_on_plateau_steps_on_val_loss_else_train_loss(tiny_digits, with_val):
+    model = TinyNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    # threshold 100 (absolute): no epoch improves on the first, so with patience 0 the rate halves from the second
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0, threshold=100,
+                                                         threshold_mode="abs")
+    val = tiny_digits.subset(0.5, seed=1) if with_val else None
+    history = fit(model, tiny_digits, tiny_digits, val=val, epochs=3, lr=0.01, optimizer=optimizer,
+                  scheduler=plateau, batch_size=100, live=False, progress=False)
+    assert history.frame.groupby("epoch")["lr"].first().tolist() == [0.01, 0.01, 0.005]
+    first_epoch = history.frame[history.frame["epoch"] == 1]
+    expected = first_epoch["val_loss"].iloc[-1] if with_val else first_epoch["train_loss"].mean()
+    assert plateau.best == pytest.approx(expected)
+
+
+def test_validation_set_is_measured_with_the_test_set(tiny_digits):
+    val = tiny_digits.subset(0.5, seed=1)
+    _, history = tiny_fit(tiny_digits, val=val, eval_every=4)
+    frame = history.frame
+    assert frame.dropna(subset=["val_loss"])["step"].tolist() == [4, 8, 12, 16, 20]
+    assert history.final["val_accuracy"] == history.val.accuracy and history.val.predictions.shape == (150,)
+    assert frame["val_loss"].iloc[-1] == pytest.approx(history.final["val_loss"])
+    assert "validation set (150 items)" in history.scopes["val_loss"]
+    record = history.record()
+    assert "val_accuracy" not in record  # metrics.json keeps its keys; val lives in final and settings
+
+
+def test_settings_precision_and_determinism_are_recorded(tiny_digits):
+    from labkit.env import seed_everything
+
+    _, history = tiny_fit(tiny_digits, epochs=1, bf16=False, deterministic=True, augment=Augment(10, 0.1),
+                          class_weights=[1.0] * 10)
+    seed_everything(0)  # deterministic algorithms off again for the other tests
+    assert history.precision == "fp32" and history.deterministic
+    settings = history.settings
+    assert settings["precision"] == "fp32" and settings["deterministic"] is True
+    assert settings["optimizer"] == "adam" and settings["scheduler"] == "onecycle"
+    assert settings["augment"] == repr(Augment(10, 0.1)) and settings["class_weights"] == [1.0] * 10
+    assert settings["step_test"] == "auto" and settings["test_batch_size"] == 32 and settings["val_size"] is None
+    json.dumps(settings)  # plain data
+
+
+def test_pair_sets_get_a_per_step_test_batch(tiny_digits):
+    from labkit.pairs import PairSet
+
+    pairs = PairSet.build(tiny_digits, count=200, seed=0)
+    history = fit(StopsAt(inputs=2), pairs, pairs, epochs=1, lr=1e-3, batch_size=50, live=False, progress=False)
+    assert history.frame["test_loss"].map(math.isfinite).all() and len(history.frame) == 4

@@ -91,10 +91,19 @@ def names() -> list[str]:
     return sorted(MODELS)
 
 
-def build(name: str, **options) -> nn.Module:
-    """The model registered as `name`, with `options` passed to its class (they override the preset ones)."""
+def build(name: str, seed: int | None = None, **options) -> nn.Module:
+    """The model registered as `name`, with `options` passed to its class (they override the preset ones).
+
+    With a `seed`, torch's global generator is seeded with it right before construction, so the initial
+    weights depend on the seed alone: `build(name, seed=0)` equals `seed_everything(0); build(name)`.
+    The global generator is left where construction leaves it.
+    """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known: {', '.join(names())}")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+        torch.manual_seed(seed)
     return MODELS[name](**options)
 
 

@@ -1,0 +1,100 @@
+"""Seed spread: how much each headline accuracy moves with the seed alone.
+
+Each notebook that holds a headline run is executed with papermill (full profile, SEED overridden, its
+figures in a temporary LABKIT_FIGURES) for seeds 0, 1, 2; the test accuracy of each headline run is read from
+the metrics.json that run wrote. The table gives the mean and the range (min-max) per run. Slow (about an
+hour on a 2-core CPU), so it is not part of `python -m bench`; run `python -m bench.seed_spread`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import papermill
+
+from labkit.course.profiles import prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results.md"
+HEADLINE_RUNS = {
+    "01_cnn": ("plain_cnn", "plain_cnn_rotation"),
+    "02_lenet5": ("lenet5_classic", "lenet5_modern"),
+    "03_resnet": ("resnet",),
+    "04_pairs": ("siamese", "two_channel"),
+    "05_pair_data_study": ("siamese_shuffled_pairs",),
+}
+SEEDS = (0, 1, 2)
+
+
+def run_notebook(notebook: str, seed: int, folder: Path) -> dict:
+    """Execute notebooks/<notebook>.ipynb with SEED=seed in `folder`; return the metrics.json it wrote."""
+    import os
+
+    prepared = prepare(ROOT / "notebooks" / f"{notebook}.ipynb", "full", folder / "input", extra={"SEED": seed})
+    figures = folder / "figures"
+    previous = os.environ.get("LABKIT_FIGURES")
+    os.environ["LABKIT_FIGURES"] = str(figures)  # the kernel inherits it
+    try:
+        papermill.execute_notebook(str(prepared), str(folder / prepared.name), cwd=str(folder), kernel_name="python3",
+                                   progress_bar=False)
+    finally:
+        if previous is None:
+            os.environ.pop("LABKIT_FIGURES", None)
+        else:
+            os.environ["LABKIT_FIGURES"] = previous
+    return json.loads((figures / notebook / "metrics.json").read_text())
+
+
+def spread_table(accuracies: dict[tuple[str, str], dict[int, float]]) -> str:
+    """Markdown: one row per (notebook, run) with the test accuracy of every seed, the mean and the range."""
+    seeds = sorted({seed for by_seed in accuracies.values() for seed in by_seed})
+    lines = ["| notebook | run | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | range |",
+             "| --- | --- | " + " | ".join("---:" for _ in seeds) + " | ---: | ---: |"]
+    for (notebook, run), by_seed in accuracies.items():
+        values = list(by_seed.values())
+        cells = " | ".join(f"{by_seed[s]:.4f}" if s in by_seed else "" for s in seeds)
+        mean = sum(values) / len(values)
+        lines.append(f"| {notebook} | {run} | {cells} | {mean:.4f} | {min(values):.4f}-{max(values):.4f} |")
+    return "\n".join(lines)
+
+
+def collect(seeds=SEEDS, notebooks=tuple(HEADLINE_RUNS)) -> dict[tuple[str, str], dict[int, float]]:
+    accuracies: dict[tuple[str, str], dict[int, float]] = {}
+    for notebook in notebooks:
+        for seed in seeds:
+            with tempfile.TemporaryDirectory(prefix=f"seed-spread-{notebook}-{seed}-") as folder:
+                metrics = run_notebook(notebook, seed, Path(folder))
+            for run in HEADLINE_RUNS[notebook]:
+                accuracies.setdefault((notebook, run), {})[seed] = metrics["runs"][run]["test_accuracy"]
+            print(f"{notebook} seed {seed}: " + ", ".join(
+                f"{run} {accuracies[(notebook, run)][seed]:.4f}" for run in HEADLINE_RUNS[notebook]), flush=True)
+    return accuracies
+
+
+def append_to_results(table: str, results: Path = RESULTS) -> None:
+    """Append the table as a section of bench/results.md (written whole to a temporary file, then renamed)."""
+    from labkit.records import write_atomically
+
+    text = results.read_text() if results.is_file() else ""
+    section = f"\n## Seed spread\n\n`bench/seed_spread.py`: {__doc__.strip().splitlines()[0]}\n\n{table}\n"
+    write_atomically(results, lambda tmp: tmp.write_text(text.rstrip("\n") + "\n" + section))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    parser.add_argument("--notebooks", nargs="+", choices=list(HEADLINE_RUNS), default=list(HEADLINE_RUNS))
+    parser.add_argument("--no-write", action="store_true", help="print the table, leave bench/results.md alone")
+    args = parser.parse_args(argv)
+    table = spread_table(collect(args.seeds, args.notebooks))
+    print(table)
+    if not args.no_write:
+        append_to_results(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

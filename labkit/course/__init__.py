@@ -1,0 +1,9 @@
+"""The course around the lab book: what each notebook must achieve, and how it is graded.
+
+    requirements.py   each notebook's requirements: what is measured, threshold, rubric points, kind
+    facts.py          what a notebook records for them (runs, histories, sets, pair sets, values)
+    profiles.py       full / quick / smoke parameter sets, injected with papermill
+    identify.py       which lab notebook a file is (its metadata, else its name)
+    grade.py          `python -m labkit grade`: execute in isolation, evaluate from the files, score
+    audit.py          are committed results complete, passing and fresh
+"""

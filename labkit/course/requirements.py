@@ -1,0 +1,366 @@
+"""Each lab notebook's requirements: what is measured, the threshold, the rubric points, and the kind.
+
+    outcomes = evaluate("01_cnn", Facts.load("figures/01_cnn"), profile="full")
+    outcome_table(outcomes)         # id, requirement, kind, result (PASS/FAIL/n/a/not done), points, detail
+
+Thresholds live here, not in the notebooks, so a grader re-evaluates them from the recorded facts alone.
+Kind "structure" is enforced in every profile (it holds at any size); "accuracy" (targets and comparisons
+that need a full-size run) only in the full profile, n/a in quick and smoke. A requirement whose facts were
+never recorded is "not done".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from ..checks import Check, at_least, holds, losses_every_batch, set_composition
+from .facts import Facts, NotRecorded
+
+KINDS = ("structure", "accuracy")
+PROFILES = ("full", "quick", "smoke")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    text: str
+    measures: str  # what is measured, in words a student can act on
+    kind: str  # "structure" or "accuracy"
+    points: float
+    check: Callable[[Facts], Check]
+    threshold: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"requirement {self.id!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.points >= 0:
+            raise ValueError(f"requirement {self.id!r}: points must be a number >= 0, got {self.points!r}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    requirement: str
+    kind: str
+    status: str  # PASS, FAIL, n/a, not done
+    points: float  # the most this requirement earns
+    earned: float
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool | None:
+        """True for PASS, False for FAIL and not done, None for n/a."""
+        return None if self.status == "n/a" else self.status == "PASS"
+
+    def record(self) -> dict:
+        """One entry of metrics.json's "checks"."""
+        return {**asdict(self), "passed": self.passed}
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def _accuracy(facts: Facts, run: str) -> float:
+    return float(facts.run(run)["test_accuracy"])
+
+
+def accuracy_at_least(id: str, run: str, threshold: float, text: str, points: float = 2) -> Requirement:
+    return Requirement(id, f"{text}: test accuracy >= {threshold}", f"test_accuracy of run {run!r}", "accuracy",
+                       points, lambda facts: at_least(id, _accuracy(facts, run), threshold), threshold)
+
+
+def losses_recorded(id: str, runs: tuple[str, ...], points: float = 2) -> Requirement:
+    """Every named run, and every other run the notebook recorded, has both losses after every mini-batch."""
+
+    def check(facts: Facts) -> Check:
+        names = list(dict.fromkeys([*runs, *facts.runs]))
+        results = {name: losses_every_batch(facts.history(name)) for name in names}
+        failed = [f"{name}: {c.detail}" for name, c in results.items() if not c.passed]
+        if failed:
+            return Check(id, False, "; ".join(failed))
+        steps = sum(len(facts.history(name)) for name in names)
+        return Check(id, True, f"{len(names)} runs, {steps:,} mini-batches, both losses after every one")
+
+    return Requirement(id, "train and test loss recorded after every mini-batch",
+                       f"history files of runs {', '.join(runs)} (and any other run)", "structure", points, check)
+
+
+def pool_composition(id: str, name: str, per_class: int, points: float = 1) -> Requirement:
+    def check(facts: Facts) -> Check:
+        return set_composition(facts.image_set(name)["class_counts"], [per_class] * 10, id)
+
+    return Requirement(id, f"{name.replace('_', ' ')}: {per_class} images per digit",
+                       f"class counts of set {name!r}", "structure", points, check, per_class)
+
+
+def _pair_property(id: str, names: tuple[str, ...], text: str, key: str, good: Callable, points: float) -> Requirement:
+    def check(facts: Facts) -> Check:
+        values = {name: facts.pair_set(name)[key] for name in names}
+        bad = [name for name, value in values.items() if not good(value)]
+        detail = ", ".join(f"{name}: {_show(value)}" for name, value in values.items())
+        return Check(id, not bad, detail + (f"; wrong in {', '.join(bad)}" if bad else ""))
+
+    return Requirement(id, f"{text} ({', '.join(names)})", f"{key} of pair sets {', '.join(names)}", "structure",
+                       points, check)
+
+
+def _show(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def pairs_balanced(id: str, names: tuple[str, ...], points: float = 1) -> Requirement:
+    return _pair_property(id, names, "pairs balanced: half same, half different", "fraction_same",
+                          lambda f: f == 0.5, points)
+
+
+def no_self_pairs(id: str, names: tuple[str, ...], points: float = 1) -> Requirement:
+    return _pair_property(id, names, "no pair holds one image twice", "self_pairs", lambda n: n == 0, points)
+
+
+def targets_match_digits(id: str, names: tuple[str, ...], points: float = 1) -> Requirement:
+    return _pair_property(id, names, "target 1 exactly where both images show one digit", "targets_match_labels",
+                          lambda ok: ok is True, points)
+
+
+def no_duplicate_pairs(id: str, names: tuple[str, ...], points: float = 1) -> Requirement:
+    return _pair_property(id, names, "no pair appears twice", "duplicates", lambda n: n == 0, points)
+
+
+def pairs_sorted(id: str, name: str, points: float = 1) -> Requirement:
+    return _pair_property(id, (name,), "sorted: every 'different' pair before every 'same' pair", "sorted",
+                          lambda ok: ok is True, points)
+
+
+def fraction_same(id: str, name: str, fraction: float, points: float = 1) -> Requirement:
+    def check(facts: Facts) -> Check:
+        pairs = facts.pair_set(name)
+        exact = abs(pairs["fraction_same"] - fraction) * pairs["size"] <= 0.5  # within one pair of the target
+        return Check(id, exact, f"{pairs['different']:,} different / {pairs['same']:,} same "
+                                f"(fraction same {pairs['fraction_same']:.4f}, expected {fraction})")
+
+    return Requirement(id, f"{name}: {1 - fraction:.0%} different, {fraction:.0%} same",
+                       f"fraction_same of pair set {name!r}", "structure", points, check, fraction)
+
+
+def same_size(id: str, names: tuple[str, ...], points: float = 1) -> Requirement:
+    def check(facts: Facts) -> Check:
+        sizes = {name: facts.pair_set(name)["size"] for name in names}
+        return Check(id, len(set(sizes.values())) == 1, ", ".join(f"{n}: {s:,}" for n, s in sizes.items()))
+
+    return Requirement(id, f"every training set has the same size ({', '.join(names)})",
+                       f"size of pair sets {', '.join(names)}", "structure", points, check)
+
+
+def normalisation_statistics(id: str, mean: float, std: float, points: float = 1) -> Requirement:
+    def check(facts: Facts) -> Check:
+        measured = float(facts.value("pixel_mean")), float(facts.value("pixel_std"))
+        ok = round(measured[0], 4) == mean and round(measured[1], 4) == std
+        return Check(id, ok, f"{measured[0]:.4f} / {measured[1]:.4f} (expected {mean} / {std})")
+
+    return Requirement(id, f"computed mean and std match {mean} / {std} to 4 decimals",
+                       "values pixel_mean and pixel_std, computed from the training images", "structure", points,
+                       check)
+
+
+def projection_shortcuts(id: str, model: str, points: float = 1) -> Requirement:
+    def check(facts: Facts) -> Check:
+        names = [n for n in facts.model(model)["parameter_names"] if "downsample" in n.split(".")]
+        return holds(id, names, f"{len(names)} downsample parameters, e.g. {names[0]}" if names
+                     else "no parameter under a 'downsample' module")
+
+    return Requirement(id, "projection shortcuts (downsample) are registered module parameters",
+                       f"parameter names of model {model!r}", "structure", points, check)
+
+
+def design_variations(id: str, baseline: str, prefix: str, at_least_count: int = 3, points: float = 2) -> Requirement:
+    def check(facts: Facts) -> Check:
+        facts.run(baseline)
+        variations = [n for n in facts.runs if n.startswith(prefix) and n != baseline]
+        detail = f"{len(variations)} variations against {baseline}: {', '.join(variations) or 'none'}"
+        return holds(id, len(variations) >= at_least_count, detail)
+
+    return Requirement(id, f"at least {at_least_count} design variations compared against {baseline}",
+                       f"runs named {prefix}* besides {baseline}", "structure", points, check, at_least_count)
+
+
+def beats(id: str, better: str, worse: str, text: str, points: float = 1) -> Requirement:
+    def check(facts: Facts) -> Check:
+        a, b = _accuracy(facts, better), _accuracy(facts, worse)
+        return holds(id, a > b, f"{a:.4f} {'>' if a > b else '<='} {b:.4f}")
+
+    return Requirement(id, text, f"test_accuracy of runs {better!r} and {worse!r}", "accuracy", points, check)
+
+
+def sorted_run_collapses(id: str, shuffled: str, sorted_run: str, tolerance: float = 0.05,
+                         points: float = 2) -> Requirement:
+    """Shuffled beats sorted, and the sorted run collapsed: chance accuracy, or (almost) one class predicted."""
+
+    def check(facts: Facts) -> Check:
+        good, bad = _accuracy(facts, shuffled), _accuracy(facts, sorted_run)
+        recalls = facts.run(sorted_run)["per_class_accuracy"]
+        near_chance = abs(bad - 0.5) <= tolerance
+        one_class = min(recalls) <= tolerance
+        detail = (f"shuffled {good:.4f} vs sorted {bad:.4f}; sorted recall per class "
+                  + " / ".join(f"{r:.4f}" for r in recalls))
+        return holds(id, good > bad and (near_chance or one_class), detail)
+
+    return Requirement(id, f"shuffled pairs beat sorted pairs, and the sorted run collapses (accuracy within "
+                           f"{tolerance} of 0.5, or a class recall <= {tolerance})",
+                       f"test accuracy and per-class recall of runs {shuffled!r} and {sorted_run!r}", "accuracy",
+                       points, check, tolerance)
+
+
+def class_weights_raise_recall(id: str, weighted: str, unweighted: str, class_index: int, class_name: str,
+                               points: float = 2) -> Requirement:
+    def check(facts: Facts) -> Check:
+        a = float(facts.run(weighted)["per_class_accuracy"][class_index])
+        b = float(facts.run(unweighted)["per_class_accuracy"][class_index])
+        return holds(id, a > b, f"recall of '{class_name}': {a:.4f} {'>' if a > b else '<='} {b:.4f}")
+
+    return Requirement(id, f"class weights raise the recall of '{class_name}' pairs over the unweighted run",
+                       f"per-class accuracy of {class_name!r} in runs {weighted!r} and {unweighted!r}", "accuracy",
+                       points, check)
+
+
+# ---------------------------------------------------------------- the labs
+
+PAIRS_04 = ("train_epoch", "test", "test_exhaustive")
+PAIRS_05 = ("shuffled", "sorted", "imbalanced", "test")
+
+REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
+    "00_setup_and_data": (
+        pool_composition("train_pool_composition", "train_pool", 600),
+        pool_composition("test_pool_composition", "test_pool", 100),
+        normalisation_statistics("normalisation_statistics", 0.1307, 0.3081),
+    ),
+    "01_cnn": (
+        losses_recorded("losses_every_batch", ("plain_cnn", "plain_cnn_rotation")),
+        accuracy_at_least("plain_cnn_accuracy", "plain_cnn", 0.99, "plain CNN without augmentation"),
+        accuracy_at_least("rotation_accuracy", "plain_cnn_rotation", 0.993, "plain CNN with rotation"),
+    ),
+    "02_lenet5": (
+        losses_recorded("losses_every_batch", ("lenet5_classic", "lenet5_modern", "lenet5_classic_tiny_lr")),
+        accuracy_at_least("classic_accuracy", "lenet5_classic", 0.990, "classic LeNet-5"),
+        accuracy_at_least("modern_accuracy", "lenet5_modern", 0.993, "modern LeNet-5"),
+        beats("schedule_beats_tiny_rate", "lenet5_classic", "lenet5_classic_tiny_lr",
+              "the one-cycle schedule beats the tiny constant rate (same network, same epochs)"),
+    ),
+    "03_resnet": (
+        losses_recorded("losses_every_batch", ("resnet",)),
+        projection_shortcuts("projection_shortcuts", "resnet"),
+        design_variations("design_variations", "resnet_baseline", "resnet_"),
+        accuracy_at_least("resnet_accuracy", "resnet", 0.996, "the main ResNet run", points=3),
+    ),
+    "04_pairs": (
+        pool_composition("train_pool_composition", "train_pool", 600),
+        pool_composition("test_pool_composition", "test_pool", 100),
+        pairs_balanced("pairs_balanced", PAIRS_04),
+        no_self_pairs("no_self_pairs", PAIRS_04),
+        targets_match_digits("targets_match_digits", PAIRS_04),
+        no_duplicate_pairs("no_duplicate_pairs", PAIRS_04),
+        losses_recorded("losses_every_batch", ("siamese", "two_channel")),
+        accuracy_at_least("siamese_accuracy", "siamese", 0.99, "Siamese network"),
+        accuracy_at_least("two_channel_accuracy", "two_channel", 0.985, "two-channel network"),
+    ),
+    "05_pair_data_study": (
+        pool_composition("train_pool_composition", "train_pool", 600),
+        pool_composition("test_pool_composition", "test_pool", 100),
+        same_size("same_size_training_sets", ("shuffled", "sorted", "imbalanced")),
+        pairs_balanced("pairs_balanced", ("shuffled", "sorted", "test")),
+        fraction_same("imbalanced_10_90", "imbalanced", 0.9),
+        pairs_sorted("sorted_really_sorted", "sorted"),
+        no_self_pairs("no_self_pairs", PAIRS_05),
+        targets_match_digits("targets_match_digits", PAIRS_05),
+        no_duplicate_pairs("no_duplicate_test_pairs", ("test",)),
+        losses_recorded("losses_every_batch", ("siamese_shuffled_pairs", "siamese_sorted_pairs",
+                                               "siamese_imbalanced_pairs", "siamese_imbalanced_class_weights")),
+        accuracy_at_least("shuffled_accuracy", "siamese_shuffled_pairs", 0.95, "balanced, shuffled pairs"),
+        sorted_run_collapses("sorted_collapses", "siamese_shuffled_pairs", "siamese_sorted_pairs"),
+        class_weights_raise_recall("class_weights_raise_recall", "siamese_imbalanced_class_weights",
+                                   "siamese_imbalanced_pairs", 0, "different"),
+    ),
+}
+
+
+def notebooks() -> list[str]:
+    """The lab notebooks that have requirements, in order."""
+    return sorted(REQUIREMENTS)
+
+
+def requirements_for(notebook: str) -> tuple[Requirement, ...]:
+    if notebook not in REQUIREMENTS:
+        raise ValueError(f"no requirements for notebook {notebook!r}; known notebooks: {', '.join(notebooks())} "
+                         "(labkit.course.requirements.register adds one)")
+    return REQUIREMENTS[notebook]
+
+
+def register(notebook: str, requirements) -> None:
+    """Add (or replace) the requirements of a notebook, e.g. a new lab or a test's tiny notebook."""
+    requirements = tuple(requirements)
+    ids = [r.id for r in requirements]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"requirement ids of {notebook!r} must be unique, got {ids}")
+    REQUIREMENTS[notebook] = requirements
+
+
+def _check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    return profile
+
+
+def evaluate_one(requirement: Requirement, facts: Facts, profile: str = "full") -> Outcome:
+    def outcome(status: str, detail: str) -> Outcome:
+        earned = requirement.points if status == "PASS" else 0
+        return Outcome(requirement.id, requirement.text, requirement.kind, status, requirement.points, earned,
+                       detail)
+
+    if requirement.kind == "accuracy" and _check_profile(profile) != "full":
+        return outcome("n/a", f"accuracy requirements are graded in the full profile, not {profile}")
+    try:
+        check = requirement.check(facts)
+    except NotRecorded as missing:
+        return outcome("not done", str(missing))
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        return outcome("FAIL", f"the recorded facts are malformed: {type(error).__name__}: {error}")
+    return outcome("PASS" if check.passed else "FAIL", check.detail)
+
+
+def evaluate(notebook: str, facts: Facts, profile: str = "full") -> list[Outcome]:
+    """Every requirement of `notebook`, evaluated from `facts` under `profile`."""
+    _check_profile(profile)
+    return [evaluate_one(r, facts, profile) for r in requirements_for(notebook)]
+
+
+def failures(outcomes: list[Outcome]) -> list[Outcome]:
+    """The outcomes that fail a strict run: FAIL and not done."""
+    return [o for o in outcomes if o.status in ("FAIL", "not done")]
+
+
+def score(outcomes: list[Outcome]) -> tuple[float, float]:
+    """(points earned, points possible), n/a requirements left out of both."""
+    counted = [o for o in outcomes if o.status != "n/a"]
+    return sum(o.earned for o in counted), sum(o.points for o in counted)
+
+
+def outcome_table(outcomes: list[Outcome]) -> pd.DataFrame:
+    """One row per requirement: id, requirement, kind, result, points (earned/possible), detail."""
+    rows = [{"id": o.id, "requirement": o.requirement, "kind": o.kind, "result": o.status,
+             "points": "" if o.status == "n/a" else f"{_number(o.earned)}/{_number(o.points)}", "detail": o.detail}
+            for o in outcomes]
+    return pd.DataFrame(rows, columns=["id", "requirement", "kind", "result", "points", "detail"])
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def describe(notebook: str) -> pd.DataFrame:
+    """The rubric of a notebook: id, requirement, what is measured, threshold, points, kind."""
+    return pd.DataFrame([{"id": r.id, "requirement": r.text, "measures": r.measures,
+                          "threshold": "" if r.threshold is None or math.isnan(r.threshold) else r.threshold,
+                          "points": r.points, "kind": r.kind} for r in requirements_for(notebook)])

@@ -1,0 +1,187 @@
+"""Every requirement passes on good facts and FAILS on the one fact that breaks it; accuracy ones are n/a
+outside the full profile; a requirement whose facts were never recorded is "not done"."""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labkit.course import requirements
+from labkit.course.facts import Facts
+from labkit.course.requirements import evaluate, evaluate_one, requirements_for
+
+
+def frame(steps: int = 12) -> pd.DataFrame:
+    return pd.DataFrame({"step": np.arange(1, steps + 1), "train_loss": np.linspace(1, 0.1, steps),
+                         "test_loss": np.linspace(1.1, 0.2, steps)})
+
+
+def run(test_accuracy: float, per_class=None) -> dict:
+    return {"model": "Net", "parameters": 10, "epochs": 1, "train_accuracy": 0.99, "test_accuracy": test_accuracy,
+            "train_loss": 0.1, "test_loss": 0.1, "train_seconds": 1.0,
+            "per_class_accuracy": per_class or [test_accuracy] * 10}
+
+
+def pairs(size=1000, fraction_same=0.5, **changes) -> dict:
+    same = round(size * fraction_same)
+    return {"size": size, "same": same, "different": size - same, "fraction_same": same / size, "self_pairs": 0,
+            "duplicates": 0, "targets_match_labels": True, "sorted": False, **changes}
+
+
+POOLS = {"train_pool": {"size": 6000, "class_counts": [600] * 10},
+         "test_pool": {"size": 1000, "class_counts": [100] * 10}}
+
+
+def good_facts(notebook: str) -> Facts:
+    runs = {
+        "01_cnn": {"plain_cnn": run(0.9925), "plain_cnn_rotation": run(0.9935)},
+        "02_lenet5": {"lenet5_classic": run(0.9913), "lenet5_modern": run(0.9932),
+                      "lenet5_classic_tiny_lr": run(0.81)},
+        "03_resnet": {"resnet": run(0.9962), "resnet_baseline": run(0.985), "resnet_deeper_222": run(0.99),
+                      "resnet_softplus": run(0.98), "resnet_lr_0.01": run(0.988)},
+        "04_pairs": {"siamese": run(0.9943, [0.99, 0.99]), "two_channel": run(0.9869, [0.98, 0.99])},
+        "05_pair_data_study": {"siamese_shuffled_pairs": run(0.9785, [0.99, 0.97]),
+                               "siamese_sorted_pairs": run(0.5, [0.0, 1.0]),
+                               "siamese_imbalanced_pairs": run(0.9632, [0.9468, 0.98]),
+                               "siamese_imbalanced_class_weights": run(0.9637, [0.9708, 0.96])},
+    }.get(notebook, {})
+    pair_sets = {
+        "04_pairs": {"train_epoch": pairs(), "test": pairs(), "test_exhaustive": pairs(99_000)},
+        "05_pair_data_study": {"shuffled": pairs(), "sorted": pairs(sorted=True), "imbalanced": pairs(1000, 0.9),
+                               "test": pairs(500)},
+    }.get(notebook, {})
+    models = {"resnet": {"class": "ResNet", "parameters": 10,
+                         "parameter_names": ["conv1.weight", "layer2.0.downsample.0.weight"]}}
+    return Facts(runs=runs, histories={name: frame() for name in runs}, sets=copy.deepcopy(POOLS),
+                 pair_sets=pair_sets, values={"pixel_mean": 0.130660, "pixel_std": 0.308108},
+                 models=models if notebook == "03_resnet" else {})
+
+
+def drop_test_loss(facts, name):
+    facts.histories[name].loc[5, "test_loss"] = np.nan
+
+
+# (notebook, requirement id, how to break it): each must turn that requirement into a FAIL
+BREAKS = [
+    ("00_setup_and_data", "train_pool_composition", lambda f: f.sets["train_pool"]["class_counts"].__setitem__(3, 599)),
+    ("00_setup_and_data", "test_pool_composition", lambda f: f.sets["test_pool"].update(class_counts=[100] * 9)),
+    ("00_setup_and_data", "normalisation_statistics", lambda f: f.values.update(pixel_mean=0.1309)),
+    ("01_cnn", "losses_every_batch", lambda f: drop_test_loss(f, "plain_cnn_rotation")),
+    ("01_cnn", "plain_cnn_accuracy", lambda f: f.runs["plain_cnn"].update(test_accuracy=0.9899)),
+    ("01_cnn", "rotation_accuracy", lambda f: f.runs["plain_cnn_rotation"].update(test_accuracy=0.9929)),
+    ("02_lenet5", "losses_every_batch", lambda f: drop_test_loss(f, "lenet5_classic_tiny_lr")),
+    ("02_lenet5", "classic_accuracy", lambda f: f.runs["lenet5_classic"].update(test_accuracy=0.98)),
+    ("02_lenet5", "modern_accuracy", lambda f: f.runs["lenet5_modern"].update(test_accuracy=0.992)),
+    ("02_lenet5", "schedule_beats_tiny_rate", lambda f: f.runs["lenet5_classic_tiny_lr"].update(test_accuracy=0.995)),
+    ("03_resnet", "losses_every_batch", lambda f: drop_test_loss(f, "resnet_softplus")),
+    ("03_resnet", "projection_shortcuts", lambda f: f.models["resnet"].update(parameter_names=["conv1.weight"])),
+    ("03_resnet", "design_variations", lambda f: f.runs.pop("resnet_lr_0.01")),
+    ("03_resnet", "resnet_accuracy", lambda f: f.runs["resnet"].update(test_accuracy=0.9959)),
+    ("04_pairs", "train_pool_composition", lambda f: f.sets["train_pool"].update(class_counts=[601] + [600] * 9)),
+    ("04_pairs", "test_pool_composition", lambda f: f.sets["test_pool"].update(class_counts=[99] + [100] * 9)),
+    ("04_pairs", "pairs_balanced", lambda f: f.pair_sets["test"].update(fraction_same=0.501)),
+    ("04_pairs", "no_self_pairs", lambda f: f.pair_sets["train_epoch"].update(self_pairs=1)),
+    ("04_pairs", "targets_match_digits", lambda f: f.pair_sets["test_exhaustive"].update(targets_match_labels=False)),
+    ("04_pairs", "no_duplicate_pairs", lambda f: f.pair_sets["test"].update(duplicates=1)),
+    ("04_pairs", "losses_every_batch", lambda f: f.histories["two_channel"].__setitem__(
+        "train_loss", [np.nan] + [0.1] * 11)),
+    ("04_pairs", "siamese_accuracy", lambda f: f.runs["siamese"].update(test_accuracy=0.985)),
+    ("04_pairs", "two_channel_accuracy", lambda f: f.runs["two_channel"].update(test_accuracy=0.98)),
+    ("05_pair_data_study", "train_pool_composition", lambda f: f.sets["train_pool"].update(class_counts=[0] * 10)),
+    ("05_pair_data_study", "test_pool_composition", lambda f: f.sets["test_pool"].update(class_counts=[0] * 10)),
+    ("05_pair_data_study", "same_size_training_sets", lambda f: f.pair_sets["sorted"].update(size=999)),
+    ("05_pair_data_study", "pairs_balanced", lambda f: f.pair_sets["shuffled"].update(fraction_same=0.6)),
+    ("05_pair_data_study", "imbalanced_10_90", lambda f: f.pair_sets["imbalanced"].update(fraction_same=0.85)),
+    ("05_pair_data_study", "sorted_really_sorted", lambda f: f.pair_sets["sorted"].update(sorted=False)),
+    ("05_pair_data_study", "no_self_pairs", lambda f: f.pair_sets["test"].update(self_pairs=1)),
+    ("05_pair_data_study", "targets_match_digits", lambda f: f.pair_sets["imbalanced"].update(
+        targets_match_labels=False)),
+    ("05_pair_data_study", "no_duplicate_test_pairs", lambda f: f.pair_sets["test"].update(duplicates=2)),
+    ("05_pair_data_study", "losses_every_batch", lambda f: drop_test_loss(f, "siamese_imbalanced_class_weights")),
+    ("05_pair_data_study", "shuffled_accuracy", lambda f: f.runs["siamese_shuffled_pairs"].update(test_accuracy=0.94)),
+    # a sorted run that does not collapse: 0.80 accuracy, both classes recognised
+    ("05_pair_data_study", "sorted_collapses", lambda f: f.runs["siamese_sorted_pairs"].update(
+        test_accuracy=0.8, per_class_accuracy=[0.7, 0.9])),
+    # class weights that do not raise the minority ('different') recall over the unweighted 10/90 run
+    ("05_pair_data_study", "class_weights_raise_recall", lambda f: f.runs["siamese_imbalanced_class_weights"].update(
+        per_class_accuracy=[0.94, 0.99])),
+]
+
+
+@pytest.mark.parametrize("notebook", requirements.notebooks())
+def test_good_facts_pass_every_requirement_in_the_full_profile(notebook):
+    outcomes = evaluate(notebook, good_facts(notebook), "full")
+    assert [(o.id, o.status) for o in outcomes if o.status != "PASS"] == []
+    assert requirements.score(outcomes)[0] == sum(r.points for r in requirements_for(notebook))
+
+
+@pytest.mark.parametrize("notebook, requirement_id, breaking", BREAKS, ids=[f"{n}-{r}" for n, r, _ in BREAKS])
+def test_each_requirement_fails_on_the_fact_that_breaks_it(notebook, requirement_id, breaking):
+    facts = good_facts(notebook)
+    breaking(facts)
+    outcomes = {o.id: o for o in evaluate(notebook, facts, "full")}
+    assert outcomes[requirement_id].status == "FAIL", outcomes[requirement_id]
+    assert outcomes[requirement_id].earned == 0
+    assert [i for i, o in outcomes.items() if o.status != "PASS"] == [requirement_id]
+
+
+def test_every_requirement_has_a_failing_case():
+    covered = {(n, r) for n, r, _ in BREAKS}
+    assert {(n, r.id) for n in requirements.notebooks() for r in requirements_for(n)} == covered
+
+
+@pytest.mark.parametrize("profile", ["quick", "smoke"])
+def test_accuracy_requirements_are_na_outside_the_full_profile(profile):
+    facts = good_facts("05_pair_data_study")
+    facts.runs["siamese_shuffled_pairs"]["test_accuracy"] = 0.5  # would fail in full
+    outcomes = evaluate("05_pair_data_study", facts, profile)
+    assert {o.status for o in outcomes if o.kind == "accuracy"} == {"n/a"}
+    assert {o.status for o in outcomes if o.kind == "structure"} == {"PASS"}
+    earned, possible = requirements.score(outcomes)
+    assert earned == possible == sum(r.points for r in requirements_for("05_pair_data_study")
+                                     if r.kind == "structure")
+
+
+def test_structure_requirements_still_fail_in_smoke():
+    facts = good_facts("04_pairs")
+    facts.pair_sets["test"]["self_pairs"] = 1
+    outcomes = {o.id: o.status for o in evaluate("04_pairs", facts, "smoke")}
+    assert outcomes["no_self_pairs"] == "FAIL"
+
+
+def test_facts_never_recorded_are_not_done():
+    outcomes = evaluate("01_cnn", Facts(runs={"plain_cnn": run(0.995)}, histories={"plain_cnn": frame()}), "full")
+    status = {o.id: (o.status, o.detail) for o in outcomes}
+    assert status["plain_cnn_accuracy"][0] == "PASS"
+    assert status["rotation_accuracy"] == ("not done", "no run 'plain_cnn_rotation' recorded (recorded: 'plain_cnn')")
+    assert status["losses_every_batch"][0] == "not done"
+    assert requirements.failures(outcomes) == [o for o in outcomes if o.status != "PASS"]
+
+
+def test_malformed_facts_fail_naming_the_error():
+    facts = good_facts("00_setup_and_data")
+    facts.values["pixel_mean"] = "n/a"
+    outcome = evaluate("00_setup_and_data", facts)[2]
+    assert outcome.status == "FAIL" and "ValueError" in outcome.detail
+
+
+def test_bad_names_are_refused_naming_what_is_accepted():
+    with pytest.raises(ValueError, match="known notebooks: 00_setup_and_data"):
+        requirements_for("01_cnnn")
+    with pytest.raises(ValueError, match="profile must be one of"):
+        evaluate("01_cnn", Facts(), "fast")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        requirements.Requirement("x", "x", "x", "speed", 1, lambda facts: None)
+    with pytest.raises(ValueError, match="unique"):
+        requirements.register("99_test", [requirements.pool_composition("a", "p", 1)] * 2)
+
+
+def test_outcome_table_and_rubric():
+    outcomes = evaluate("01_cnn", good_facts("01_cnn"), "smoke")
+    table = requirements.outcome_table(outcomes)
+    assert table.columns.tolist() == ["id", "requirement", "kind", "result", "points", "detail"]
+    assert table["result"].tolist() == ["PASS", "n/a", "n/a"] and table["points"].tolist() == ["2/2", "", ""]
+    rubric = requirements.describe("01_cnn")
+    assert rubric.loc[rubric["id"] == "rotation_accuracy", "threshold"].item() == 0.993
+    assert evaluate_one(requirements_for("01_cnn")[1], Facts(), "full").record()["passed"] is False
