@@ -15,7 +15,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 CELL_TIMEOUT ?= 1800
 SMOKE_TIMEOUT ?= 300
 
-.PHONY: run test test-full lab data lint unit notebooks notebooks-full grade committed bench clean
+.PHONY: run test test-full lab data lint unit notebooks notebooks-full grade committed student bench clean
 
 run: $(STAMP) data
 	@for nb in $(NOTEBOOKS); do \
@@ -57,6 +57,11 @@ grade: $(STAMP) data
 
 committed: $(STAMP)
 	$(PYTHON) -m pytest -q tests/test_committed_results.py
+
+# The student edition (solutions stripped, outputs cleared) for a course to hand out: build/student/.
+STUDENT_DIR ?= build/student
+student: $(STAMP)
+	$(PYTHON) -m labkit student $(STUDENT_DIR) $(if $(FORCE),--force)
 
 lab: $(STAMP) data
 	$(VENV)/bin/jupyter lab notebooks/

@@ -4,6 +4,7 @@
     python -m bench --notebooks      the notebook suite too (add minutes per notebook)
     python -m bench --only pairs_build throughput
     python -m bench --only precision  one training step per model, fp32 vs bf16 (about a minute)
+    python -m bench --only step_test_cost  the per-step test loss against the training step, per lab (2 minutes)
     python -m bench --quick          tiny sizes, prints the tables, writes nothing unless --output is given
 """
 
@@ -28,6 +29,7 @@ BENCHMARKS = {  # name: section title, in the order they run
     "eval_overhead": "Evaluation overhead",
     "notebooks": "Notebook suite",
     "precision": "Training step in float32 and bf16, and the auto choice",
+    "step_test_cost": "Per-step test loss against the training step, labs A and B",
 }
 INTRO = """\
 Each benchmark times labkit and the conventional way in the same process, on the same machine, with

@@ -10,6 +10,7 @@ from . import checks, metrics, models, plots
 from .data import Augment, ImageSet, batches, composition, load_mnist, normalize
 from .env import env_report, pick_device, seed_everything
 from .evaluate import Evaluation, evaluate
+from .explore import DigitExplorer, PairExplorer, digit_explorer, pair_explorer
 from .mnist import MNISTError, acquire_mnist, verification_table, verify_mnist
 from .pairs import PairSet, RandomPairs, make_pairs
 from .records import figures_dir, save_figure, save_metrics
@@ -19,10 +20,9 @@ from .train import AlreadyTrainedWarning, History, TrainingDiverged, fit, load_c
 __version__ = "0.1.0"
 
 __all__ = [
-    "AlreadyTrainedWarning", "Augment", "Evaluation", "History", "ImageSet", "MNISTError", "PairSet", "RandomPairs",
-    "Report", "TrainingDiverged", "acquire_mnist", "batches", "checks", "compare", "composition", "env_report",
-    "evaluate",
-    "figures_dir", "fit", "load_checkpoint", "load_mnist", "make_pairs", "metrics", "models", "normalize",
-    "pick_device", "plots", "save_checkpoint", "save_figure", "save_metrics", "seed_everything",
-    "verification_table", "verify_mnist",
+    "AlreadyTrainedWarning", "Augment", "DigitExplorer", "Evaluation", "History", "ImageSet", "MNISTError",
+    "PairExplorer", "PairSet", "RandomPairs", "Report", "TrainingDiverged", "acquire_mnist", "batches", "checks",
+    "compare", "composition", "digit_explorer", "env_report", "evaluate", "figures_dir", "fit", "load_checkpoint",
+    "load_mnist", "make_pairs", "metrics", "models", "normalize", "pair_explorer", "pick_device", "plots",
+    "save_checkpoint", "save_figure", "save_metrics", "seed_everything", "verification_table", "verify_mnist",
 ]

@@ -7,6 +7,8 @@
                                labkit's requirements per notebook: PASS/FAIL/n/a/not done, points
     python -m labkit profile NAME NOTEBOOK... --out DIR
                                copies of the notebooks with the profile's parameters injected (papermill)
+    python -m labkit student OUT_DIR [--source notebooks] [--force]
+                               the student edition: solutions stripped, answers emptied, outputs cleared
 """
 
 import argparse
@@ -53,9 +55,10 @@ def main(argv=None) -> int:
     data.add_argument("--root", help="folder that holds (or will hold) MNIST/raw/; default: $LABKIT_DATA or data/")
     results = commands.add_parser("results", help="results table from figures/*/metrics.json")
     results.add_argument("--readme", type=Path, help="rewrite the results block of this file instead of printing")
-    from .course import grade, profiles
+    from .course import grade, profiles, student
 
     grade.add_arguments(commands.add_parser("grade", help="grade notebooks against labkit's requirements"))
+    student.add_arguments(commands.add_parser("student", help="write the student edition of the notebooks"))
     profile = commands.add_parser("profile", help="write copies of notebooks with a profile's parameters")
     profile.add_argument("name", choices=profiles.PROFILES, metavar="NAME", help=f"one of {profiles.PROFILES}")
     profile.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
@@ -63,6 +66,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade.run(args)
+    if args.command == "student":
+        return student.run(args)
     if args.command == "profile":
         try:
             for path in args.notebooks:

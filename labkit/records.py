@@ -44,9 +44,18 @@ def _plain_name(name, what: str) -> str:
     return name
 
 
+EDITION_FILE = "labkit-edition.json"  # written by `labkit student` beside the student edition's notebooks
+
+
 def figures_root() -> Path:
-    """`<repository>/figures`, or `$LABKIT_FIGURES` when set."""
-    return Path(os.environ.get("LABKIT_FIGURES") or REPOSITORY / "figures").expanduser()
+    """`$LABKIT_FIGURES` when set; else `figures/` beside a student edition (the kernel's working folder holds
+    labkit-edition.json: Jupyter, nbconvert and papermill start the kernel in the notebook's folder), so a
+    student's runs never write into the repository; else `<repository>/figures`."""
+    if os.environ.get("LABKIT_FIGURES"):
+        return Path(os.environ["LABKIT_FIGURES"]).expanduser()
+    if (Path.cwd() / EDITION_FILE).is_file():
+        return Path.cwd() / "figures"
+    return REPOSITORY / "figures"
 
 
 def figures_dir(notebook: str) -> Path:

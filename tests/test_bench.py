@@ -25,6 +25,9 @@ EXPECTED_COLUMNS = {
     "notebooks": ["notebook", "code cells", "seconds", "status"],
     "precision": ["device", "model", "batch", "steps timed", "fp32 ms", "bf16 ms", "bf16 / fp32", "auto picks",
                   "faster"],
+    "step_test_cost": ["device", "lab", "model", "precision", "train items", "test items", "steps timed",
+                       "train step ms", "step test ms", "step test / train step", "whole set ms",
+                       "whole set / train step", "fit step ms"],
 }
 
 
@@ -95,3 +98,16 @@ def test_precision_reports_the_cpu_and_the_auto_choice(results):
     assert set(table["auto picks"]) <= {"fp32", "bf16"} and set(table["faster"]) <= {"fp32", "bf16"}
     assert table["auto picks"].iloc[0] == precision_name(resolve_bf16("auto", "cpu"))
     assert cpu_model() in reading and cpu_capability() in reading and "auto picks" in reading
+
+
+def test_step_test_cost_has_both_labs_the_ratios_and_the_cpu(results):
+    from labkit.env import cpu_capability, cpu_model, precision_name, resolve_bf16
+
+    table, reading = results["step_test_cost"]
+    cpu = table[table["device"].str.startswith("cpu")]
+    assert set(cpu["lab"]) == {"A: digits", "B: pairs"} and set(cpu["model"]) >= {"plain_cnn", "siamese"}
+    assert (cpu["precision"] == precision_name(resolve_bf16("auto", "cpu"))).all()
+    for row in table.to_dict("records"):
+        assert row["step test / train step"] == pytest.approx(row["step test ms"] / row["train step ms"])
+        assert row["whole set / train step"] == pytest.approx(row["whole set ms"] / row["train step ms"])
+    assert cpu_model() in reading and cpu_capability() in reading

@@ -141,6 +141,39 @@ def test_resnet_options():
         ResNet(blocks=(2, 2), widths=(16, 32, 64))
 
 
+
+class CountingBlock(BasicBlock):
+    """A block class of one's own (notebook 03's exercise): ResNet builds every block from it."""
+
+    made: list = []
+
+    def __init__(self, inplanes, planes, stride=1, activation="relu"):
+        super().__init__(inplanes, planes, stride, activation)
+        CountingBlock.made.append((inplanes, planes, stride, activation))
+
+
+def test_resnet_builds_its_blocks_from_the_block_class_it_is_given():
+    CountingBlock.made.clear()
+    model = build("resnet", seed=0, blocks=(2, 1), widths=(8, 16), activation="softplus", block=CountingBlock)
+    assert CountingBlock.made == [(8, 8, 1, "softplus"), (8, 8, 1, "softplus"), (8, 16, 2, "softplus")]
+    assert [type(m) for m in model.modules() if isinstance(m, BasicBlock)] == [CountingBlock] * 3
+    # the same construction order as the default block: the same seed gives the same weights
+    reference = build("resnet", seed=0, blocks=(2, 1), widths=(8, 16), activation="softplus")
+    assert list(model.state_dict()) == list(reference.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values()))
+    # zero_init_residual reaches the given block class
+    model = ResNet(blocks=(1, 1), widths=(8, 16), zero_init_residual=True, block=CountingBlock)
+    assert all((block.bn2.weight == 0).all() for block in model.modules() if isinstance(block, CountingBlock))
+
+
+def test_resnet_default_block_is_basic_block_and_a_bad_block_is_refused():
+    assert all(type(m) is BasicBlock for m in ResNet(blocks=(1, 1), widths=(8, 16)).layers.modules()
+               if isinstance(m, BasicBlock))
+    with pytest.raises(ValueError, match="block must be an nn.Module class such as BasicBlock, got 'basic'"):
+        ResNet(block="basic")
+    with pytest.raises(ValueError, match="block must be an nn.Module class"):
+        ResNet(block=BasicBlock(8, 8))  # an instance, not the class
+
 def test_lenet5_pads_to_32_and_validates_options():
     model = LeNet5()
     shapes = {}

@@ -6,7 +6,10 @@ LABKIT_FIGURES pointing inside it, a time limit); then labkit's requirements eva
 metrics.json and history files, never from what the notebook printed. A notebook that raises is graded up
 to where it stopped: the cell is named, requirements whose facts were never recorded are "not done".
 Without --execute the facts come from the figures folder (--figures, default the repository's figures/).
-Markdown cells tagged `answer` are listed as "manual" rows with their rubric points (cell metadata `points`).
+Exercise cells (the student edition's solution regions) are listed with their status: done, not done (still
+`raise NotImplementedError()`), uses labkit's implementation (a forbidden name, e.g. `models.build` inside
+the LeNet-5 exercise), or error; anything but done fails the grade. Answer cells (markdown tagged `answer`
+or nbgrader solution cells) are listed as "manual" rows with their rubric points, graded by hand.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from .facts import Facts
 from .identify import notebook_id
 from .profiles import PROFILES, prepare
 from .requirements import Outcome, evaluate, outcome_table, score
+from .student import exercise_report
 
 PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
 CSV_COLUMNS = ["notebook", "file", "profile", "points", "max points", "passed", "failed", "not done", "n/a",
-               "manual points", "submission", "error"]
+               "exercises done", "exercises not done", "exercise points", "exercise max points", "manual points",
+               "submission", "error"]
 
 
 @dataclass
@@ -51,6 +56,7 @@ class Grade:
     profile: str = "full"
     outcomes: list[Outcome] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
+    exercises: list[dict] = field(default_factory=list)  # code exercises, from student.exercise_report
     submission_ok: bool = True
     submission: str = ""
     executed: bool = False
@@ -59,17 +65,25 @@ class Grade:
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
 
+    def exercises_done(self) -> list[dict]:
+        return [e for e in self.exercises if e["status"] == "done"]
+
     @property
     def ok(self) -> bool:
-        """Nothing failed: no FAIL, nothing not done, no error, and (when graded as submitted) a clean submission."""
+        """Nothing failed: no FAIL, nothing not done, every exercise done, no error, and (when graded as
+        submitted) a clean submission."""
         return (not self.error and self.notebook != "?" and not self.count("FAIL") and not self.count("not done")
-                and (self.executed or self.submission_ok))
+                and len(self.exercises_done()) == len(self.exercises) and (self.executed or self.submission_ok))
 
     def row(self) -> dict:
         earned, possible = score(self.outcomes)
         return {"notebook": self.notebook, "file": str(self.file), "profile": self.profile, "points": earned,
                 "max points": possible, "passed": self.count("PASS"), "failed": self.count("FAIL"),
                 "not done": self.count("not done"), "n/a": self.count("n/a"),
+                "exercises done": len(self.exercises_done()),
+                "exercises not done": len(self.exercises) - len(self.exercises_done()),
+                "exercise points": sum(e["points"] for e in self.exercises_done()),
+                "exercise max points": sum(e["points"] for e in self.exercises),
                 "manual points": sum(a.points for a in self.answers), "submission": self.submission,
                 "error": self.error}
 
@@ -126,6 +140,11 @@ def last_started_cell(notebook: nbformat.NotebookNode) -> str:
     started = [(index, cell) for index, cell in own_cells(notebook) if cell.cell_type == "code"
                and cell.metadata.get("papermill", {}).get("start_time")]
     return f"cell {started[-1][0]} ({first_line(started[-1][1].source)})" if started else "no cell"
+
+
+def code_exercises(notebook: nbformat.NotebookNode) -> list[dict]:
+    """The notebook's code exercises with their status (see student.exercise_report); answer cells are manual."""
+    return [entry for entry in exercise_report(notebook) if entry["kind"] == "code"]
 
 
 def answers(notebook: nbformat.NotebookNode) -> list[Answer]:
@@ -190,6 +209,8 @@ def grade(path: str | Path, *, execute_it: bool = False, profile: str | None = N
         with tempfile.TemporaryDirectory(prefix=f"labkit-grade-{result.notebook}-") as folder:
             figures_folder, result.error = execute(path, result.notebook, result.profile, Path(folder), timeout)
             facts = Facts.load(figures_folder / result.notebook)
+            ran = Path(folder) / path.name
+            result.exercises = code_exercises(nbformat.read(ran, as_version=4) if ran.is_file() else source)
     else:
         folder = (figures or figures_root()) / result.notebook
         metrics = folder / "metrics.json"
@@ -198,6 +219,7 @@ def grade(path: str | Path, *, execute_it: bool = False, profile: str | None = N
         if profile and recorded and profile != recorded:
             result.error = f"{metrics} was written by a {recorded} run, graded as {profile}"
         facts = Facts.load(folder)
+        result.exercises = code_exercises(source)
     result.outcomes = evaluate(result.notebook, facts, result.profile)
     return result
 
@@ -217,6 +239,8 @@ def describe(result: Grade) -> str:
     if result.outcomes:
         table = outcome_table(result.outcomes)[["result", "id", "points", "detail"]]
         lines += ["   " + line for line in table.to_string(index=False).splitlines()]
+    lines += [f"   {'exercise' if e['status'] == 'done' else 'EXERCISE'}  {e['id']} in cell {e['cell']}: {e['status']}"
+              f"{' -- ' + e['detail'] if e['detail'] else ''} ({e['points']:g} points)" for e in result.exercises]
     lines += [f"   manual    answer in cell {a.cell}: 0..{a.points:g} points -- {a.first_line}" for a in result.answers]
     return "\n".join(lines)
 

@@ -63,6 +63,8 @@ class ResNet(nn.Module):
 
     `activation` is any name in labkit.models.ACTIVATIONS. `zero_init_residual=True` starts
     every block's last batch norm scale at zero, so each block begins as the identity.
+    `block` is the residual block class, BasicBlock by default; another one (a student's, in notebook 03) is
+    built as `block(inplanes, planes, stride, activation)` and needs BasicBlock's attributes (`bn2`, `downsample`).
     `forward_features(x)` returns the pooled widths[-1] values (`feature_dim`).
     """
 
@@ -76,8 +78,11 @@ class ResNet(nn.Module):
         zero_init_residual: bool = False,
         in_channels: int = 1,
         num_classes: int = 10,
+        block: type[nn.Module] = BasicBlock,
     ):
         super().__init__()
+        if not (isinstance(block, type) and issubclass(block, nn.Module)):
+            raise ValueError(f"block must be an nn.Module class such as BasicBlock, got {block!r}")
         if len(blocks) != len(widths) or not blocks or min(blocks) < 1:
             raise ValueError(
                 f"blocks and widths need one positive entry per stage, got blocks={blocks!r}, widths={widths!r}"
@@ -91,7 +96,7 @@ class ResNet(nn.Module):
         self.bn1 = nn.BatchNorm2d(self.inplanes)
         self.act = make_activation(activation)
         self.layers = nn.Sequential(OrderedDict(
-            (f"layer{i + 1}", self._make_layer(width, count, stride=1 if i == 0 else 2))
+            (f"layer{i + 1}", self._make_layer(block, width, count, stride=1 if i == 0 else 2))
             for i, (count, width) in enumerate(zip(blocks, widths))
         ))
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -106,13 +111,13 @@ class ResNet(nn.Module):
                 nn.init.zeros_(m.bias)
         if zero_init_residual:
             for m in self.modules():
-                if isinstance(m, BasicBlock):
+                if isinstance(m, block):
                     nn.init.zeros_(m.bn2.weight)
 
-    def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
-        layers = [BasicBlock(self.inplanes, planes, stride, self.activation)]
+    def _make_layer(self, block: type[nn.Module], planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
+        layers = [block(self.inplanes, planes, stride, self.activation)]
         self.inplanes = planes
-        layers += [BasicBlock(planes, planes, 1, self.activation) for _ in range(1, blocks)]
+        layers += [block(planes, planes, 1, self.activation) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
