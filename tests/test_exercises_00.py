@@ -3,34 +3,22 @@ labkit's MEAN and STD, and the self-check passes it and says in plain words what
 mistakes (uint8 pixels, the variance, the test set's statistics)."""
 
 import math
-import re
 
-import nbformat
 import pytest
 import torch
+from notebook_cells import assert_check_says, exec_cell, exercise_cells, without_markers
 
 from labkit.course.selfcheck import SelfCheckFailed
 from labkit.course.selfcheck import data as selfcheck
-from labkit.course.student import BEGIN_SOLUTION, END_SOLUTION, solution_regions
+from labkit.course.student import solution_regions
 from labkit.data import MEAN, STD
 from labkit.records import REPOSITORY
 
 NOTEBOOK = REPOSITORY / "notebooks" / "00_setup_and_data.ipynb"
 
 
-def exercise_cells(exercise: str):
-    """(the exercise cell, the cell after it) of the reference notebook."""
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    index = next(i for i, cell in enumerate(cells) if cell.metadata.get("labkit", {}).get("exercise") == exercise)
-    return cells[index], cells[index + 1]
-
-
-def without_markers(source: str) -> str:
-    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
-
-
 def test_the_exercise_cell_is_marked_and_checked_at_once():
-    cell, check = exercise_cells("normalisation")
+    cell, check = exercise_cells(NOTEBOOK, "normalisation")
     assert cell.metadata["labkit"]["forbid"] == ["data.MEAN", "data.STD", "normalize"]
     assert cell.metadata["labkit"]["points"] > 0
     assert cell.source.startswith("# NBVAL_CHECK_OUTPUT\n")  # its printed numbers are compared under nbval
@@ -39,10 +27,9 @@ def test_the_exercise_cell_is_marked_and_checked_at_once():
 
 
 def test_the_reference_solution_computes_the_pixel_statistics(tiny_digits):
-    cell, _ = exercise_cells("normalisation")
+    cell, _ = exercise_cells(NOTEBOOK, "normalisation")
     region = solution_regions(cell.source)[0]
-    namespace = {"train": tiny_digits, "torch": torch}
-    exec(without_markers(region), namespace)
+    namespace = exec_cell(without_markers(region), {"train": tiny_digits, "torch": torch})
     pixels = tiny_digits.images.double() / 255
     assert math.isclose(namespace["mean"], pixels.mean().item(), rel_tol=1e-5)
     assert math.isclose(namespace["std"], pixels.std().item(), rel_tol=1e-5)
@@ -52,10 +39,10 @@ def test_the_reference_solution_computes_the_pixel_statistics(tiny_digits):
 def test_the_reference_solution_gives_labkits_constants_on_real_mnist(real_mnist_root, capsys):
     from labkit.data import load_mnist
 
-    cell, check = exercise_cells("normalisation")
+    cell, check = exercise_cells(NOTEBOOK, "normalisation")
     namespace = {"train": load_mnist(real_mnist_root, train=True), "torch": torch}
-    exec(without_markers(cell.source), namespace)
-    exec(check.source, {**namespace, "selfcheck": selfcheck})
+    exec_cell(without_markers(cell.source), namespace)
+    exec_cell(check.source, {**namespace, "selfcheck": selfcheck})
     assert capsys.readouterr().out.splitlines()[-1].startswith("OK: mean 0.1307 and std 0.3081")
 
 
@@ -80,8 +67,7 @@ def test_the_self_check_passes_labkits_constants(capsys):
     (float("nan"), 0.3081, "mean is nan"),
 ])
 def test_the_self_check_says_what_is_wrong(mean, std, message):
-    with pytest.raises(SelfCheckFailed, match=re.escape(message)):
-        selfcheck.check_normalisation(mean, std)
+    assert_check_says(message, selfcheck.check_normalisation, mean, std)
 
 
 def test_the_self_check_compares_with_labkit_constants_to_four_decimals():

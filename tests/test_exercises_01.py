@@ -7,32 +7,31 @@ self-checks pass both and name the classic mistakes."""
 
 import re
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
+from notebook_cells import (
+    assert_check_says,
+    assert_keeps_random_state,
+    assert_same_outputs,
+    code_sources,
+    exec_cell,
+    exercise_cells,
+    mine_and_labkits,
+    module_class,
+    run_solution,
+    without_markers,
+)
 from torch import nn
 
 import labkit as lk
 from labkit import models
-from labkit.course.selfcheck import SelfCheckFailed
 from labkit.course.selfcheck import cnn as selfcheck
 from labkit.course.student import BEGIN_SOLUTION, END_SOLUTION, solution_regions
 from labkit.records import REPOSITORY
 
 NOTEBOOK = REPOSITORY / "notebooks" / "01_cnn.ipynb"
 SEED, LR, BATCH_SIZE = 0, 3e-3, 16
-
-
-def exercise_cells(exercise: str):
-    """(the exercise cell, the cell after it) of the reference notebook."""
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    index = next(i for i, cell in enumerate(cells) if cell.metadata.get("labkit", {}).get("exercise") == exercise)
-    return cells[index], cells[index + 1]
-
-
-def without_markers(source: str) -> str:
-    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
 
 
 def notebook_namespace(**more) -> dict:
@@ -51,26 +50,22 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def notebook_plain_cnn():
-    cell, _ = exercise_cells("plain-cnn")
-    namespace = notebook_namespace()
-    exec(without_markers(cell.source), namespace)
-    return namespace["PlainCNN"]
+    return run_solution(NOTEBOOK, "plain-cnn", notebook_namespace())["PlainCNN"]
 
 
 def test_the_exercise_cells_are_marked_and_checked_at_once():
-    cell, check = exercise_cells("plain-cnn")
+    cell, check = exercise_cells(NOTEBOOK, "plain-cnn")
     assert cell.metadata["labkit"]["forbid"] == ["models.build", "PlainCNN"]
     assert len(solution_regions(cell.source)) == 2  # __init__ and forward
     assert check.source.strip() == "selfcheck.check_plain_cnn(PlainCNN)"
-    cell, check = exercise_cells("training-loop")
+    cell, check = exercise_cells(NOTEBOOK, "training-loop")
     assert {"lk.fit", "fit"} <= set(cell.metadata["labkit"]["forbid"])
     assert len(solution_regions(cell.source)) == 1
     assert "lk.fit(" in check.source and "selfcheck.check_training_loop(losses, reference)" in check.source
 
 
 def test_the_notebooks_training_cells_train_the_notebooks_class():
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    code = [cell.source for cell in cells if cell.cell_type == "code"]
+    code = code_sources(NOTEBOOK)
     assert not any(re.search(r"=\s*models\.build\(", source) for source in code)
     for name in ("model", "augmented_model"):  # both trainings: the seed, then the notebook's class
         training = next(source for source in code if re.search(rf"^{name} = PlainCNN\(\)$", source, re.M))
@@ -79,48 +74,22 @@ def test_the_notebooks_training_cells_train_the_notebooks_class():
 
 
 def test_the_notebooks_plain_cnn_is_labkits(notebook_plain_cnn):
-    torch.manual_seed(SEED)
-    mine = notebook_plain_cnn()
-    theirs = models.build("plain_cnn", seed=SEED)
-    assert models.count_parameters(mine) == models.count_parameters(theirs) == 28_938
     # the same seed gives the same initial weights: the parameters are created in the same order
-    assert [tuple(p.shape) for p in mine.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
-    assert all(torch.equal(a, b) for a, b in zip(mine.parameters(), theirs.parameters()))
+    mine, other = mine_and_labkits(notebook_plain_cnn, "plain_cnn", SEED, 28_938)
     # the same weights give the same outputs, in training and evaluation mode
-    torch.manual_seed(1)
-    other = models.build("plain_cnn")
-    mine.load_state_dict(other.state_dict())
-    x = torch.randn(8, 1, 28, 28)
-    for mode in (True, False):
-        mine.train(mode), other.train(mode)
-        assert torch.equal(mine(x), other(x))
+    assert_same_outputs(mine, other, torch.randn(8, 1, 28, 28))
     with pytest.raises(ValueError, match="rank 3"):  # the input check labkit's forward makes
         mine(torch.zeros(2, 28, 28))
 
 
 def test_the_self_check_passes_the_reference_and_keeps_the_random_state(notebook_plain_cnn, capsys):
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    selfcheck.check_plain_cnn(notebook_plain_cnn)
-    assert torch.equal(torch.rand(3), expected)
+    assert_keeps_random_state(selfcheck.check_plain_cnn, notebook_plain_cnn)
     assert capsys.readouterr().out.startswith("OK: PlainCNN: 28,938 parameters")
     selfcheck.check_plain_cnn(models.PlainCNN)  # labkit's own passes too
 
 
 def variant(init: str, forward: str = "return self.classifier(self.features(x))"):
-    source = f"""
-class PlainCNN(nn.Module):
-    def __init__(self):
-        super().__init__()
-        {init}
-
-    def forward(self, x):
-        {forward}
-"""
-    namespace = notebook_namespace()
-    exec(source, namespace)
-    return namespace["PlainCNN"]
+    return module_class(notebook_namespace(), "PlainCNN", init, forward)
 
 
 FEATURES = ("self.features = nn.Sequential(nn.Conv2d(1, 16, 5, padding={pad}), nn.ReLU(), nn.MaxPool2d(2), "
@@ -150,8 +119,7 @@ FEATURES = ("self.features = nn.Sequential(nn.Conv2d(1, 16, 5, padding={pad}), n
     (variant("self.features = nn.Linear(1, 1)"), "PlainCNN has 2 parameters, expected 28,938"),
 ])
 def test_the_self_check_names_the_mistake(cls, message):
-    with pytest.raises(SelfCheckFailed, match=re.escape(message)):
-        selfcheck.check_plain_cnn(cls)
+    assert_check_says(message, selfcheck.check_plain_cnn, cls)
 
 
 # ---------------------------------------------------------------- the training loop
@@ -159,7 +127,7 @@ def test_the_self_check_names_the_mistake(cls, message):
 
 def run_loop_cells(train, test, plain_cnn, step: str | None = None):
     """Execute the notebook's loop cell (its region replaced by `step` when given) and its self-check cell."""
-    cell, check = exercise_cells("training-loop")
+    cell, check = exercise_cells(NOTEBOOK, "training-loop")
     source = without_markers(cell.source)
     if step is not None:
         region = solution_regions(cell.source)[0]
@@ -167,9 +135,8 @@ def run_loop_cells(train, test, plain_cnn, step: str | None = None):
     namespace = notebook_namespace(train=train, test=test, TRAIN_FRACTION=0.05,  # all of `train`
                                    SEED=SEED, LR=LR,
                                    BATCH_SIZE=BATCH_SIZE, device=train.device, PlainCNN=plain_cnn)
-    exec(source, namespace)
-    exec(check.source, namespace)
-    return namespace
+    exec_cell(source, namespace)
+    return exec_cell(check.source, namespace)
 
 
 def test_the_notebooks_loop_gives_fits_losses(tiny_digits, notebook_plain_cnn, capsys):
@@ -200,5 +167,4 @@ STEP = """
     (STEP.replace("losses.append(loss.item())", "pass"), "losses is empty"),
 ])
 def test_the_loop_self_check_names_the_mistake(tiny_digits, notebook_plain_cnn, step, message):
-    with pytest.raises(SelfCheckFailed, match=re.escape(message)):
-        run_loop_cells(tiny_digits, tiny_digits, notebook_plain_cnn, step)
+    assert_check_says(message, run_loop_cells, tiny_digits, tiny_digits, notebook_plain_cnn, step)

@@ -7,33 +7,30 @@ padding, a resize, a softmax, a wrong layer)."""
 
 import re
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
+from notebook_cells import (
+    assert_check_says,
+    assert_keeps_random_state,
+    assert_same_outputs,
+    code_sources,
+    exercise_cells,
+    mine_and_labkits,
+    module_class,
+    run_solution,
+)
 from torch import nn
 
 import labkit as lk
 from labkit import models
-from labkit.course.selfcheck import SelfCheckFailed
 from labkit.course.selfcheck import lenet as selfcheck
-from labkit.course.student import END_SOLUTION, forbidden_uses, solution_regions
+from labkit.course.student import forbidden_uses, solution_regions
 from labkit.data import MEAN, STD
 from labkit.records import REPOSITORY
 
 NOTEBOOK = REPOSITORY / "notebooks" / "02_lenet5.ipynb"
 SEED = 0
-
-
-def exercise_cells(exercise: str):
-    """(the exercise cell, the cell after it) of the reference notebook."""
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    index = next(i for i, cell in enumerate(cells) if cell.metadata.get("labkit", {}).get("exercise") == exercise)
-    return cells[index], cells[index + 1]
-
-
-def without_markers(source: str) -> str:
-    return "\n".join(line for line in source.split("\n") if line.strip() not in ("### BEGIN SOLUTION", END_SOLUTION))
 
 
 def notebook_namespace(**more) -> dict:
@@ -44,14 +41,11 @@ def notebook_namespace(**more) -> dict:
 
 @pytest.fixture(scope="module")
 def notebook_lenet5():
-    cell, _ = exercise_cells("lenet5")
-    namespace = notebook_namespace()
-    exec(without_markers(cell.source), namespace)
-    return namespace["LeNet5"]
+    return run_solution(NOTEBOOK, "lenet5", notebook_namespace())["LeNet5"]
 
 
 def test_the_exercise_cell_is_marked_and_checked_at_once():
-    cell, check = exercise_cells("lenet5")
+    cell, check = exercise_cells(NOTEBOOK, "lenet5")
     labkit = cell.metadata["labkit"]
     assert labkit["points"] == 3 and "models.build" in labkit["forbid"] and "LeNet5" in labkit["forbid"]
     assert len(solution_regions(cell.source)) == 2  # __init__ and forward
@@ -63,7 +57,7 @@ def test_the_exercise_cell_is_marked_and_checked_at_once():
 
 
 def test_the_notebooks_classic_runs_train_the_notebooks_class():
-    code = [cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.cell_type == "code"]
+    code = code_sources(NOTEBOOK)
     assert not any(re.search(r'=\s*models\.build\("lenet5"', source) for source in code)
     for name in ("classic", "slow"):  # the seed, then the notebook's class
         training = next(source for source in code if re.search(rf"^{name} = LeNet5\(\)$", source, re.M))
@@ -72,29 +66,16 @@ def test_the_notebooks_classic_runs_train_the_notebooks_class():
 
 
 def test_the_notebooks_lenet5_is_labkits(notebook_lenet5):
-    torch.manual_seed(SEED)
-    mine = notebook_lenet5()
-    theirs = models.build("lenet5", seed=SEED)
-    assert models.count_parameters(mine) == models.count_parameters(theirs) == 61_706
     # the same seed gives the same initial weights: the parameters are created in the same order
-    assert [tuple(p.shape) for p in mine.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
-    assert all(torch.equal(a, b) for a, b in zip(mine.parameters(), theirs.parameters()))
-    # the same weights give the same outputs (labkit's state_dict loaded in order; the names differ)
-    torch.manual_seed(1)
-    other = models.build("lenet5")
-    mine.load_state_dict(dict(zip(mine.state_dict(), other.state_dict().values())))
-    x = torch.randn(8, 1, 28, 28)
-    assert torch.equal(mine(x), other(x))
+    mine, other = mine_and_labkits(notebook_lenet5, "lenet5", SEED, 61_706, by_position=True)  # the names differ
+    # the same weights give the same outputs, as built: in training mode
+    assert_same_outputs(mine, other, torch.randn(8, 1, 28, 28), modes=(True,))
     with pytest.raises(ValueError, match="rank 3"):  # the input check labkit's forward makes
         mine(torch.zeros(2, 28, 28))
 
 
 def test_the_self_check_passes_the_reference_and_keeps_the_random_state(notebook_lenet5, capsys):
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    selfcheck.check_lenet5(notebook_lenet5)
-    assert torch.equal(torch.rand(3), expected)
+    assert_keeps_random_state(selfcheck.check_lenet5, notebook_lenet5)
     assert capsys.readouterr().out.startswith("OK: LeNet5: 61,706 parameters")
     selfcheck.check_lenet5(models.LeNet5)  # labkit's own passes too
 
@@ -109,18 +90,7 @@ FORWARD = """x = F.pad(x, (2, 2, 2, 2), value=-MEAN / STD)
 
 
 def variant(init: str = INIT, forward: str = FORWARD):
-    source = f"""
-class LeNet5(nn.Module):
-    def __init__(self):
-        super().__init__()
-        {init}
-
-    def forward(self, x):
-        {forward}
-"""
-    namespace = notebook_namespace()
-    exec(source, namespace)
-    return namespace["LeNet5"]
+    return module_class(notebook_namespace(), "LeNet5", init, forward)
 
 
 def test_the_variant_helper_is_right():
@@ -157,5 +127,4 @@ def test_the_variant_helper_is_right():
     (variant("raise NotImplementedError()"), "LeNet5 is not written yet"),
 ])
 def test_the_self_check_names_the_mistake(cls, message):
-    with pytest.raises(SelfCheckFailed, match=re.escape(message)):
-        selfcheck.check_lenet5(cls)
+    assert_check_says(message, selfcheck.check_lenet5, cls)

@@ -5,34 +5,29 @@ ResNet built from it (models.build("resnet", block=BasicBlock), as the notebook 
 same initial weights for a seed and the same outputs as with labkit's own block. The self-check passes it and names
 the classic mistakes, first of all the course report's projection created inside forward."""
 
-import re
 
-import nbformat
 import pytest
 import torch
+from notebook_cells import (
+    assert_check_says,
+    assert_keeps_random_state,
+    assert_same_outputs,
+    code_sources,
+    exercise_cells,
+    module_class,
+    run_solution,
+)
 from torch import nn
 
 import labkit as lk
 from labkit import models
-from labkit.course.selfcheck import SelfCheckFailed
 from labkit.course.selfcheck import resnet as selfcheck
-from labkit.course.student import BEGIN_SOLUTION, END_SOLUTION, forbidden_uses, solution_regions
+from labkit.course.student import forbidden_uses, solution_regions
 from labkit.models.resnet import BasicBlock as LabkitBlock
 from labkit.records import REPOSITORY
 
 NOTEBOOK = REPOSITORY / "notebooks" / "03_resnet.ipynb"
 SEED = 0
-
-
-def exercise_cells(exercise: str):
-    """(the exercise cell, the cell after it) of the reference notebook."""
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    index = next(i for i, cell in enumerate(cells) if cell.metadata.get("labkit", {}).get("exercise") == exercise)
-    return cells[index], cells[index + 1]
-
-
-def without_markers(source: str) -> str:
-    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
 
 
 def notebook_namespace(**more) -> dict:
@@ -42,14 +37,11 @@ def notebook_namespace(**more) -> dict:
 
 @pytest.fixture(scope="module")
 def notebook_block():
-    cell, _ = exercise_cells("residual-block")
-    namespace = notebook_namespace()
-    exec(without_markers(cell.source), namespace)
-    return namespace["BasicBlock"]
+    return run_solution(NOTEBOOK, "residual-block", notebook_namespace())["BasicBlock"]
 
 
 def test_the_exercise_cell_is_marked_and_checked_at_once():
-    cell, check = exercise_cells("residual-block")
+    cell, check = exercise_cells(NOTEBOOK, "residual-block")
     labkit = cell.metadata["labkit"]
     assert labkit["points"] == 3
     assert {"labkit.models.resnet.BasicBlock", "resnet.BasicBlock"} <= set(labkit["forbid"])
@@ -61,7 +53,7 @@ def test_the_exercise_cell_is_marked_and_checked_at_once():
 
 
 def test_the_notebook_prints_nothing_from_labkit_and_builds_every_resnet_from_its_block():
-    code = [cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.cell_type == "code"]
+    code = code_sources(NOTEBOOK)
     assert not any("inspect" in source or "labkit.models.resnet" in source for source in code)
     builds = [line for source in code for line in source.split("\n") if 'models.build("resnet"' in line]
     assert len(builds) == 2  # the main run and the variations
@@ -88,19 +80,12 @@ def test_the_notebooks_block_is_labkits(notebook_block):
     other = models.build("resnet", blocks=(1, 1, 1), activation="softplus")
     mine = models.build("resnet", blocks=(1, 1, 1), activation="softplus", block=notebook_block)
     mine.load_state_dict(other.state_dict())
-    x = torch.randn(4, 1, 28, 28)
-    for mode in (True, False):
-        mine.train(mode), other.train(mode)
-        assert torch.allclose(mine(x), other(x), atol=1e-6)
+    assert_same_outputs(mine, other, torch.randn(4, 1, 28, 28), atol=1e-6)
     assert any("downsample" in name for name, _ in mine.named_parameters())
 
 
 def test_the_self_check_passes_the_reference_and_keeps_the_random_state(notebook_block, capsys):
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    selfcheck.check_basic_block(notebook_block)
-    assert torch.equal(torch.rand(3), expected)
+    assert_keeps_random_state(selfcheck.check_basic_block, notebook_block)
     assert capsys.readouterr().out.startswith("OK: BasicBlock: a registered projection shortcut")
     selfcheck.check_basic_block(LabkitBlock)  # labkit's own passes too
 
@@ -128,18 +113,8 @@ IN_FORWARD = """identity = x
 
 
 def variant(init: str = INIT, forward: str = FORWARD):
-    source = f"""
-class BasicBlock(nn.Module):
-    def __init__(self, inplanes, planes, stride=1, activation="relu"):
-        super().__init__()
-        {init}
-
-    def forward(self, x):
-        {forward}
-"""
-    namespace = notebook_namespace()
-    exec(source, namespace)
-    return namespace["BasicBlock"]
+    return module_class(notebook_namespace(), "BasicBlock", init, forward,
+                        'self, inplanes, planes, stride=1, activation="relu"')
 
 
 def test_the_variant_helper_is_right():
@@ -179,5 +154,4 @@ NO_PROJECTION = INIT[:INIT.index("        if stride")].rstrip()
     (variant("raise NotImplementedError()"), "BasicBlock is not written yet"),
 ])
 def test_the_self_check_names_the_mistake(cls, message):
-    with pytest.raises(SelfCheckFailed, match=re.escape(message)):
-        selfcheck.check_basic_block(cls)
+    assert_check_says(message, selfcheck.check_basic_block, cls)

@@ -7,32 +7,29 @@ results are labkit's) and the same outputs for the same weights. The self-checks
 
 import re
 
-import nbformat
 import pandas as pd
 import pytest
 import torch
+from notebook_cells import (
+    assert_check_says,
+    assert_keeps_random_state,
+    assert_same_outputs,
+    code_sources,
+    exec_cell,
+    exercise_cells,
+    mine_and_labkits,
+    run_solution,
+)
 
 import labkit as lk
-from labkit import models
 from labkit.course.selfcheck import SelfCheckFailed
 from labkit.course.selfcheck import pairs as selfcheck
-from labkit.course.student import BEGIN_SOLUTION, END_SOLUTION, solution_regions
+from labkit.course.student import solution_regions
 from labkit.pairs import duplicate_pairs, is_balanced, self_pairs, targets_match_labels
 from labkit.records import REPOSITORY
 
 NOTEBOOK = REPOSITORY / "notebooks" / "04_pairs.ipynb"
 SEED = 0
-
-
-def exercise_cells(exercise: str):
-    """(the exercise cell, the cell after it) of the reference notebook."""
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    index = next(i for i, cell in enumerate(cells) if cell.metadata.get("labkit", {}).get("exercise") == exercise)
-    return cells[index], cells[index + 1]
-
-
-def without_markers(source: str) -> str:
-    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
 
 
 def notebook_namespace(**more) -> dict:
@@ -42,36 +39,29 @@ def notebook_namespace(**more) -> dict:
             "targets_match_labels": targets_match_labels, **more}
 
 
-def from_notebook(exercise: str, name: str):
-    cell, _ = exercise_cells(exercise)
-    namespace = notebook_namespace()
-    exec(without_markers(cell.source), namespace)
-    return namespace[name]
-
-
 @pytest.fixture(scope="module")
 def notebook_balanced_pairs():
-    return from_notebook("balanced-pairs", "balanced_pairs")
+    return run_solution(NOTEBOOK, "balanced-pairs", notebook_namespace())["balanced_pairs"]
 
 
 @pytest.fixture(scope="module")
 def notebook_siamese():
-    return from_notebook("siamese-forward", "MySiamese")
+    return run_solution(NOTEBOOK, "siamese-forward", notebook_namespace())["MySiamese"]
 
 
 def test_the_exercise_cells_are_marked_and_checked_at_once():
-    cell, check = exercise_cells("balanced-pairs")
+    cell, check = exercise_cells(NOTEBOOK, "balanced-pairs")
     assert {"make_pairs", "PairSet", "RandomPairs"} <= set(cell.metadata["labkit"]["forbid"])
     assert len(solution_regions(cell.source)) == 1
     assert check.source.strip() == "selfcheck.check_balanced_pairs(balanced_pairs, test_pool.labels)"
-    cell, check = exercise_cells("siamese-forward")
+    cell, check = exercise_cells(NOTEBOOK, "siamese-forward")
     assert {"SiameseNet.forward", "super"} <= set(cell.metadata["labkit"]["forbid"])
     assert len(solution_regions(cell.source)) == 1
     assert check.source.strip() == "selfcheck.check_siamese(MySiamese)"
 
 
 def test_the_notebook_trains_its_siamese_class_and_keeps_labkits_test_pairs():
-    code = [cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.cell_type == "code"]
+    code = code_sources(NOTEBOOK)
     assert not any(re.search(r"^\w+ = (lk\.)?models\.build\(\"siamese\"", source, re.M) for source in code)
     training = next(source for source in code if re.search(r"^siamese = MySiamese\(\)", source, re.M))
     assert re.search(r"^torch.manual_seed\(SEED\).*\nsiamese = MySiamese\(\).to\(device\)", training, re.M)
@@ -96,11 +86,7 @@ def test_the_notebooks_balanced_pairs_builds_what_the_task_asks(notebook_balance
 
 def test_the_self_check_passes_the_reference_and_keeps_the_random_state(notebook_balanced_pairs, tiny_digits,
                                                                           capsys):
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    selfcheck.check_balanced_pairs(notebook_balanced_pairs, tiny_digits.labels, count=400)
-    assert torch.equal(torch.rand(3), expected)
+    assert_keeps_random_state(selfcheck.check_balanced_pairs, notebook_balanced_pairs, tiny_digits.labels, count=400)
     assert capsys.readouterr().out.startswith("OK: balanced_pairs: 400 pairs, 200 same and 200 different")
 
 
@@ -180,31 +166,19 @@ def test_the_balanced_pairs_self_check_names_the_mistake(tiny_digits, answer, me
 
 
 def test_the_notebooks_siamese_is_labkits(notebook_siamese):
-    torch.manual_seed(SEED)
-    mine = notebook_siamese()
-    theirs = models.build("siamese", seed=SEED)
-    assert models.count_parameters(mine) == models.count_parameters(theirs) == 122_050
     # the same seed gives the same initial weights
-    assert all(torch.equal(a, b) for a, b in zip(mine.parameters(), theirs.parameters()))
-    # the same weights give the same outputs, in training and evaluation mode
-    torch.manual_seed(1)
-    other = models.build("siamese")
-    mine.load_state_dict(other.state_dict())
+    mine, other = mine_and_labkits(notebook_siamese, "siamese", SEED, 122_050)
+    # the same weights give the same outputs, in training and evaluation mode (no batch norm, no dropout: the
+    # order of the calls does not matter)
     x1, x2 = torch.randn(8, 1, 28, 28), torch.randn(8, 1, 28, 28)
-    for mode in (True, False):
-        mine.train(mode), other.train(mode)
-        assert torch.equal(mine(x1, x2), other(x1, x2))
-        assert torch.allclose(mine(x2, x1), other(x1, x2), atol=1e-6)  # symmetric
+    assert_same_outputs(mine, other, (x1, x2))
+    assert_same_outputs(mine, other, (x2, x1), (x1, x2), atol=1e-6)  # symmetric
     with pytest.raises(ValueError, match="pair batches must have the same size"):  # labkit's input check
         mine(x1, x2[:3])
 
 
 def test_the_siamese_self_check_passes_the_reference_and_keeps_the_random_state(notebook_siamese, capsys):
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    selfcheck.check_siamese(notebook_siamese)
-    assert torch.equal(torch.rand(3), expected)
+    assert_keeps_random_state(selfcheck.check_siamese, notebook_siamese)
     assert capsys.readouterr().out.startswith("OK: MySiamese: 122,050 parameters, one shared encoder")
 
 
@@ -215,9 +189,7 @@ class MySiamese(lk.models.SiameseNet):
     def forward(self, x1, x2):
         {forward}
 """
-    namespace = notebook_namespace()
-    exec(source, namespace)
-    return namespace["MySiamese"]
+    return exec_cell(source, notebook_namespace())["MySiamese"]
 
 
 SECOND_ENCODER = """
@@ -241,17 +213,12 @@ SECOND_ENCODER = """
     (siamese("raise NotImplementedError()"), "forward(x1, x2) is not written yet"),
 ])
 def test_the_siamese_self_check_names_the_mistake(cls, message):
-    if message is None:
-        selfcheck.check_siamese(cls)
-        return
-    with pytest.raises(SelfCheckFailed, match=re.escape(message)):
-        selfcheck.check_siamese(cls)
+    assert_check_says(message, selfcheck.check_siamese, cls)  # None: it passes
 
 
 def test_the_siamese_self_check_wants_a_subclass_that_writes_forward():
     with pytest.raises(SelfCheckFailed, match="must subclass labkit's SiameseNet"):
         selfcheck.check_siamese(torch.nn.Linear)
-    namespace = notebook_namespace()
-    exec("class MySiamese(lk.models.SiameseNet):\n    pass\n", namespace)
+    namespace = exec_cell("class MySiamese(lk.models.SiameseNet):\n    pass\n", notebook_namespace())
     with pytest.raises(SelfCheckFailed, match="does not define forward"):
         selfcheck.check_siamese(namespace["MySiamese"])

@@ -4,37 +4,35 @@ The functions read from the notebook give what the task asks; labkit's sorted se
 shuffled one but not in the order a stable sort of the shuffled set gives (so the notebook trains on labkit's
 sets, whose results are committed); the self-check passes the reference and names the classic mistakes."""
 
-import re
 
-import nbformat
 import pandas as pd
 import pytest
 import torch
+from notebook_cells import (
+    assert_check_says,
+    assert_keeps_random_state,
+    code_sources,
+    exec_cell,
+    exercise_cells,
+    run_solution,
+)
 
 import labkit as lk
-from labkit.course.selfcheck import SelfCheckFailed
 from labkit.course.selfcheck import pairs as selfcheck
-from labkit.course.student import BEGIN_SOLUTION, END_SOLUTION, solution_regions
+from labkit.course.student import solution_regions
 from labkit.records import REPOSITORY
 
 NOTEBOOK = REPOSITORY / "notebooks" / "05_pair_data_study.ipynb"
 SEED = 0
 
 
-def exercise_cells(exercise: str):
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    index = next(i for i, cell in enumerate(cells) if cell.metadata.get("labkit", {}).get("exercise") == exercise)
-    return cells[index], cells[index + 1]
-
-
-def without_markers(source: str) -> str:
-    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
-
-
 def notebook_functions(source: str | None = None):
-    cell, _ = exercise_cells("sorted-and-imbalanced")
+    """The two functions the reference solution defines, or `source` when given."""
     namespace = {"torch": torch, "pd": pd, "lk": lk, "selfcheck": selfcheck}
-    exec(without_markers(cell.source) if source is None else source, namespace)
+    if source is None:
+        run_solution(NOTEBOOK, "sorted-and-imbalanced", namespace)
+    else:
+        exec_cell(source, namespace)
     return namespace["sorted_by_target"], namespace["imbalanced"]
 
 
@@ -44,7 +42,7 @@ def shuffled(tiny_digits):
 
 
 def test_the_exercise_cell_is_marked_and_checked_at_once():
-    cell, check = exercise_cells("sorted-and-imbalanced")
+    cell, check = exercise_cells(NOTEBOOK, "sorted-and-imbalanced")
     assert {"PairSet.build", "make_pairs"} <= set(cell.metadata["labkit"]["forbid"])
     assert len(solution_regions(cell.source)) == 2  # one per function
     assert check.source.strip() == ('selfcheck.check_sorted_and_imbalanced(sorted_by_target, imbalanced, '
@@ -54,7 +52,7 @@ def test_the_exercise_cell_is_marked_and_checked_at_once():
 def test_the_notebook_trains_on_labkits_sets():
     """A stable sort of the shuffled set has labkit's sorted pairs, but not its order nor its left/right sides:
     the committed results were measured on labkit's sets, so the runs keep them."""
-    code = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
+    code = "\n".join(code_sources(NOTEBOOK))
     assert 'pairs(order="sorted")' in code and "pairs(positive_fraction=0.9)" in code
     assert 'train("siamese_sorted_pairs", train_sets["balanced, sorted"], shuffle=False)' in code
     labels = torch.arange(10).repeat_interleave(60)
@@ -83,11 +81,7 @@ def test_the_notebooks_functions_build_what_the_task_asks(shuffled, capsys):
 
 
 def test_the_self_check_keeps_the_random_state(shuffled):
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    selfcheck.check_sorted_and_imbalanced(*notebook_functions(), shuffled)
-    assert torch.equal(torch.rand(3), expected)
+    assert_keeps_random_state(lambda: selfcheck.check_sorted_and_imbalanced(*notebook_functions(), shuffled))
 
 
 SORTED = """
@@ -143,8 +137,4 @@ def imbalanced(pair_set, count, positive_fraction=0.9, generator=None):
     (answer(imbalanced_body="    raise NotImplementedError()"), "is not written yet"),
 ])
 def test_the_self_check_names_the_mistake(shuffled, functions, message):
-    if message is None:
-        selfcheck.check_sorted_and_imbalanced(*functions, shuffled)
-        return
-    with pytest.raises(SelfCheckFailed, match=re.escape(message)):
-        selfcheck.check_sorted_and_imbalanced(*functions, shuffled)
+    assert_check_says(message, selfcheck.check_sorted_and_imbalanced, *functions, shuffled)  # None: it passes

@@ -292,9 +292,10 @@ def test_stop_at_an_epoch_end_by_signal_then_resume_equals_one_run(tiny_digits, 
     torch.manual_seed(0)
     stopped = StopsAt(stop_at=5, how="signal", inputs=2)  # the signal arrives in step 5 (the last of epoch 1)
     path = tmp_path / "pairs.pt"
+    handler = signal.getsignal(signal.SIGINT)  # Python's default, or SIG_IGN in a background job
     partial = stop_fit(stopped, pairs, test, scheduler="cosine", checkpoint=path)
     assert partial.interrupted and partial.stopped_at == 5  # the step in progress completes
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back
+    assert signal.getsignal(signal.SIGINT) is handler  # the handler from before fit is back
     resumed_model = StopsAt(inputs=2)
     resumed = stop_fit(resumed_model, pairs, test, scheduler="cosine", checkpoint=path, resume=True)
     same_run(reference, resumed, whole, resumed_model)
