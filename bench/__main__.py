@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import os
 import sys
@@ -82,7 +83,8 @@ def sections_for(results: dict[str, tuple]) -> list[str]:
     """One section per benchmark, in the fixed order; those not run say how to run them."""
     sections = []
     for number, name in enumerate(BENCHMARKS, 1):
-        doc = importlib.import_module(f"bench.{name}").__doc__
+        doc = ast.get_docstring(ast.parse((HERE / f"{name}.py").read_text()))  # not imported: a section not run
+        # needs none of its benchmark's packages (the notebook suite's nbformat, say)
         if name in results:
             sections.append(section(number, name, *results[name], doc))
         else:

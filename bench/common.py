@@ -84,10 +84,20 @@ def mnist(train: bool, device: str = "cpu"):
 def devices() -> list[torch.device]:
     """The CPU (the goals are stated for a 2-core CPU), plus the accelerator when there is one.
 
-    LABKIT_DEVICE=cpu keeps a GPU machine to the CPU measurements.
+    LABKIT_DEVICE=cpu keeps a GPU machine to the CPU measurements; LABKIT_BENCH_DEVICES=cuda keeps it to the
+    GPU rows (a comma-separated list of device types).
     """
     chosen = pick_device()
-    return [torch.device("cpu")] + ([chosen] if chosen.type != "cpu" else [])
+    found = [torch.device("cpu")] + ([chosen] if chosen.type != "cpu" else [])
+    wanted = os.environ.get("LABKIT_BENCH_DEVICES")
+    if not wanted:
+        return found
+    types = [name.strip() for name in wanted.split(",") if name.strip()]
+    kept = [device for device in found if device.type in types]
+    if not kept:
+        raise SystemExit(f"LABKIT_BENCH_DEVICES={wanted!r} names no device of this machine; it has "
+                         f"{', '.join(device.type for device in found)}")
+    return kept
 
 
 def device_label(device: torch.device) -> str:

@@ -6,7 +6,7 @@
     history.test.per_class_accuracy()
 """
 
-from . import checks, metrics, models, plots
+from . import checks, metrics, models, plots, prose
 from .data import Augment, ImageSet, batches, composition, load_mnist, normalize
 from .env import env_report, pick_device, seed_everything
 from .evaluate import Evaluation, evaluate
@@ -24,5 +24,5 @@ __all__ = [
     "PairExplorer", "PairSet", "RandomPairs", "Report", "TrainingDiverged", "acquire_mnist", "batches", "checks",
     "compare", "composition", "digit_explorer", "env_report", "evaluate", "figures_dir", "fit", "load_checkpoint",
     "load_mnist", "make_pairs", "metrics", "models", "normalize", "pair_explorer", "pick_device", "plots",
-    "save_checkpoint", "save_figure", "save_metrics", "seed_everything", "verification_table", "verify_mnist",
+    "prose", "save_checkpoint", "save_figure", "save_metrics", "seed_everything", "verification_table", "verify_mnist",
 ]

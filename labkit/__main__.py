@@ -1,6 +1,11 @@
 """labkit's command line.
 
     python -m labkit data      fetch MNIST if missing, verify it, say where it is
+    python -m labkit run [NOTEBOOK...] [--timeout S]
+                               `make run` without make: MNIST, each notebook executed in place, README's results
+    python -m labkit test [--full]
+                               `make test` (with --full, `make test-full`) without make: each step in order,
+                               stopping at the first that fails
     python -m labkit results   the results table of every notebook's metrics.json, as markdown
                                (--readme README.md rewrites the block between the results markers)
     python -m labkit grade NOTEBOOK... [--execute] [--profile full|quick|smoke] [--out grades.csv] [--timeout S]
@@ -50,20 +55,26 @@ def rewrite_readme(readme: Path, table: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    data = commands.add_parser("data", help="fetch and verify MNIST")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    data = subparsers.add_parser("data", help="fetch and verify MNIST")
     data.add_argument("--root", help="folder that holds (or will hold) MNIST/raw/; default: $LABKIT_DATA or data/")
-    results = commands.add_parser("results", help="results table from figures/*/metrics.json")
+    results = subparsers.add_parser("results", help="results table from figures/*/metrics.json")
     results.add_argument("--readme", type=Path, help="rewrite the results block of this file instead of printing")
-    from .course import grade, profiles, student
+    from .course import commands, grade, profiles, student
 
-    grade.add_arguments(commands.add_parser("grade", help="grade notebooks against labkit's requirements"))
-    student.add_arguments(commands.add_parser("student", help="write the student edition of the notebooks"))
-    profile = commands.add_parser("profile", help="write copies of notebooks with a profile's parameters")
+    commands.add_run_arguments(subparsers.add_parser("run", help="execute the notebooks in place, as `make run`"))
+    commands.add_test_arguments(subparsers.add_parser("test", help="lint and test everything, as `make test`"))
+    grade.add_arguments(subparsers.add_parser("grade", help="grade notebooks against labkit's requirements"))
+    student.add_arguments(subparsers.add_parser("student", help="write the student edition of the notebooks"))
+    profile = subparsers.add_parser("profile", help="write copies of notebooks with a profile's parameters")
     profile.add_argument("name", choices=profiles.PROFILES, metavar="NAME", help=f"one of {profiles.PROFILES}")
     profile.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     profile.add_argument("--out", type=Path, required=True, help="folder for the prepared copies")
     args = parser.parse_args(argv)
+    if args.command == "run":
+        return commands.run(args)
+    if args.command == "test":
+        return commands.test(args)
     if args.command == "grade":
         return grade.run(args)
     if args.command == "student":

@@ -52,6 +52,16 @@ MAX_POINTS = 500  # per line: more points than pixels cost drawing time and show
 LOSS_LIMITS, ACCURACY_LIMITS = (0.01, 3.0), (0.0, 1.0)  # before any data: cross-entropy from near 0 to ~ln(10)
 
 
+def line_labels(scope: str = "one test batch") -> dict:
+    """The legend's words for each line: the per-step test says what it was measured on (History.test_scope)."""
+    return {"train": "train, every mini-batch", "train_smooth": "train, smoothed",
+            "test": f"test after every mini-batch ({scope})",
+            "test_smooth": f"test after every mini-batch ({scope}), smoothed",
+            "test_set": "whole test set", "val": "validation set",
+            "test_accuracy": f"test after every mini-batch ({scope}), smoothed",
+            "test_set_accuracy": "whole test set", "val_accuracy": "validation set"}
+
+
 class LivePlot:
     """Train loss per mini-batch (raw and smoothed), per-step and whole-set test loss, validation loss, and
     the accuracies, redrawn in place.
@@ -72,26 +82,26 @@ class LivePlot:
             return
         from IPython.display import display
 
-        self.fig, (self.loss_ax, self.acc_ax) = plt.subplots(1, 2, figsize=(10, 3.4))
+        self.fig, (self.loss_ax, self.acc_ax) = plt.subplots(1, 2, figsize=(10, 4.2))
         loss, acc = self.loss_ax, self.acc_ax
         self.lines = {
-            "train": loss.plot([], [], color="tab:blue", alpha=0.25, lw=0.8, label="train (mini-batch)")[0],
-            "train_smooth": loss.plot([], [], color="tab:blue", lw=1.6, label="train (smoothed)")[0],
+            "train": loss.plot([], [], color="tab:blue", alpha=0.25, lw=0.8)[0],
+            "train_smooth": loss.plot([], [], color="tab:blue", lw=1.6)[0],
             "test": loss.plot([], [], color="tab:orange", alpha=0.25, lw=0.8)[0],
-            "test_smooth": loss.plot([], [], color="tab:orange", lw=1.6, label="test (one test batch)")[0],
-            "test_set": loss.plot([], [], "o-", color="tab:red", ms=2.5, lw=1.0, label="test (whole set)")[0],
-            "val": loss.plot([], [], "s--", color="tab:green", ms=2.5, lw=1.0, label="val (whole set)")[0],
-            "test_accuracy": acc.plot([], [], color="tab:orange", lw=1.2, label="test (per step, smoothed)")[0],
-            "test_set_accuracy": acc.plot([], [], "o-", color="tab:red", ms=2.5, lw=1.0, label="test (whole set)")[0],
-            "val_accuracy": acc.plot([], [], "s--", color="tab:green", ms=2.5, lw=1.0, label="val (whole set)")[0],
+            "test_smooth": loss.plot([], [], color="tab:orange", lw=1.6)[0],
+            "test_set": loss.plot([], [], "o-", color="tab:red", ms=2.5, lw=1.0)[0],
+            "val": loss.plot([], [], "s--", color="tab:green", ms=2.5, lw=1.0)[0],
+            "test_accuracy": acc.plot([], [], color="tab:orange", lw=1.2)[0],
+            "test_set_accuracy": acc.plot([], [], "o-", color="tab:red", ms=2.5, lw=1.0)[0],
+            "val_accuracy": acc.plot([], [], "s--", color="tab:green", ms=2.5, lw=1.0)[0],
         }
         limits = dict(xlim=(0, max(total_steps, 1)), xlabel="mini-batch")
         loss.set(ylabel="cross-entropy", yscale="log", ylim=LOSS_LIMITS, **limits)
         acc.set(ylabel="accuracy", ylim=ACCURACY_LIMITS, **limits)
+        acc.yaxis.set_major_formatter("{x:.3f}")  # as wide before the zoom as after: the layout is computed once
         self.hidden_note = acc.text(0.02, 0.03, "", transform=acc.transAxes, fontsize=8, color="0.35")
-        self.test_label = "test (one test batch)"
-        loss.legend(loc="upper right", fontsize=7)
-        acc.legend(loc="lower right", fontsize=7)
+        self.legend_key = None
+        self.set_legends("one test batch", set(self.lines))
         acc.grid(alpha=0.3)
         loss.grid(alpha=0.3, which="both")
         self.fig.suptitle(title)
@@ -141,16 +151,27 @@ class LivePlot:
             shown[name] = thin(steps[measured], values[measured], MAX_POINTS)
         for name, (x, y) in shown.items():
             self.lines[name].set_data(x, y)
-        self.set_test_label(frame)
+        self.set_test_label(frame, shown)
         self.set_limits(shown)
 
-    def set_test_label(self, frame: pd.DataFrame) -> None:
+    def set_test_label(self, frame: pd.DataFrame, shown: dict | None = None) -> None:
+        """Name the per-step test for what it is measured on, and list in the legends only the lines with data."""
         scope = frame["test_scope"].iloc[-1] if "test_scope" in frame and len(frame) else "one test batch"
-        label = f"test ({scope})"
-        if label != self.test_label:
-            self.test_label = label
-            self.lines["test_smooth"].set_label(label)
-            self.loss_ax.legend(loc="upper right", fontsize=7)
+        with_data = set(self.lines) if shown is None else {name for name, (x, _) in shown.items() if len(x)}
+        self.set_legends(scope, with_data)
+
+    def set_legends(self, scope: str, with_data: set) -> None:
+        if (scope, with_data) == self.legend_key:  # legends are rebuilt only when what they say changes
+            return
+        self.legend_key = (scope, with_data)
+        for name, label in line_labels(scope).items():
+            self.lines[name].set_label(label)
+        loss_lines = ("train", "train_smooth", "test_set", "test", "test_smooth", "val")  # long labels: 2nd column
+        for ax, names, columns in ((self.loss_ax, loss_lines, 2),
+                                   (self.acc_ax, ("test_accuracy", "test_set_accuracy", "val_accuracy"), 1)):
+            # below the panel, where no data are: the layout made room for every entry once
+            ax.legend(handles=[self.lines[name] for name in names if name in with_data], loc="upper center",
+                      bbox_to_anchor=(0.5, -0.16), ncols=columns, fontsize=7, frameon=False)
 
     def set_limits(self, shown: dict) -> None:
         losses = np.concatenate([shown[name][1] for name in ("train", "test", "test_set", "val")])

@@ -121,6 +121,18 @@ def error_rate_by_digit_pair(digit_pairs, targets, predictions, num_digits: int 
     return pd.DataFrame(rate, index=index, columns=pd.RangeIndex(num_digits, name="right digit"))
 
 
+def hardest_digit_pairs(error_rate: pd.DataFrame, top: int = 4) -> pd.DataFrame:
+    """The `top` digit pairs of an error_rate_by_digit_pair table with the highest error rate, each unordered pair
+    once: columns "digits" ("7/9"; "2/2" is a same-digit pair), "kind" ("same" or "different"), "error rate"."""
+    if not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be a positive int, got {top!r}")
+    n = len(error_rate)
+    rows = [(f"{i}/{j}", "same" if i == j else "different", float(error_rate.iat[i, j]))
+            for i in range(n) for j in range(i, n) if not np.isnan(error_rate.iat[i, j])]
+    frame = pd.DataFrame(rows, columns=["digits", "kind", "error rate"])
+    return frame.sort_values("error rate", ascending=False, kind="stable").head(top).reset_index(drop=True)
+
+
 def roc(targets, scores) -> tuple[pd.DataFrame, float]:
     """ROC curve (columns fpr, tpr, threshold) and its area, for binary targets and scores of class 1.
 

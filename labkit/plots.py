@@ -14,13 +14,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.colors import ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator, PercentFormatter
 from sklearn.decomposition import PCA
 
 from .metrics import as_numpy
 
 WRONG, RIGHT = "#cf222e", "#1f2328"
+CORRECT_GREY = "0.86"  # the diagonal of a confusion matrix: neutral, so that the colour scale is the errors'
+ERRORS = ListedColormap(plt.get_cmap("Reds")(np.linspace(0.22, 1, 256)), name="errors")  # a single error is visible
+ERROR_RATE = plt.get_cmap("Reds")
 PAIR_CLASSES = ("different", "same")
 STYLE = {"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7, "axes.spines.top": False,
          "axes.spines.right": False, "figure.dpi": 100}
@@ -47,7 +52,8 @@ def _image_grid(count: int, columns: int, cell: tuple[float, float] = (0.7, 0.8)
     """A grid of `count` image axes (no ticks), `columns` wide; the unused cells are removed."""
     columns = max(1, min(columns, count))
     rows = max(1, -(-count // columns))
-    fig, axes = _figure(columns * cell[0], rows * cell[1] + (0.3 if title else 0), rows, columns, constrained=False)
+    width = max(columns * cell[0], 0.07 * len(title) if title else 0)  # the title fits above a narrow grid
+    fig, axes = _figure(width, rows * cell[1] + (0.3 if title else 0), rows, columns, constrained=False)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - (0.35 if title else 0.05) / fig.get_figheight(),
                         wspace=0.1, hspace=0.45)
     for ax in axes:
@@ -69,6 +75,38 @@ def _zoomed_limits(values, headroom: float = 0.15) -> tuple[float, float]:
     low = float(np.nanmin(values))
     bottom = max(0.0, low - max(0.5 * (1 - low), 0.002))
     return bottom, 1 + headroom * (1 - bottom)
+
+
+def _zoomed_bottom(values) -> float:
+    """The lower limit of an axis that ends at 1.0 for fractions close to 1: room to see the spread between them.
+
+    Rounded down to three decimals, so that an axis label can state it exactly; 0 when there is nothing to zoom on.
+    """
+    values = np.asarray(values, dtype=float)
+    if not np.isfinite(values).any():
+        return 0.0
+    low = float(np.nanmin(values))
+    return max(0.0, float(np.floor(1000 * (low - max(0.5 * (1 - low), 0.002))) / 1000))
+
+
+def _plain(value: float, _position=None) -> str:
+    """A tick label as a plain decimal (0.05, 2, 100), not as a power of ten."""
+    return np.format_float_positional(value, precision=6, trim="-")
+
+
+def _log_ticks(axis, low: float, high: float) -> None:
+    """Ticks of a log axis at 1, 2 and 5 times powers of ten, labelled as plain decimals; at every 1..9 times a
+    power of ten (minor ticks off) when the range is too narrow for three of those."""
+    decades = 10.0 ** np.arange(np.floor(np.log10(low)), np.ceil(np.log10(high)) + 1)
+    subs = (1.0, 2.0, 5.0)
+    if np.count_nonzero((np.outer(decades, subs) >= low) & (np.outer(decades, subs) <= high)) < 3:
+        subs = tuple(np.arange(1.0, 10.0))
+        axis.set_minor_locator(NullLocator())
+    else:
+        axis.set_minor_locator(LogLocator(subs=np.arange(2.0, 10.0), numticks=100))
+    axis.set_major_locator(LogLocator(subs=subs, numticks=100))
+    axis.set_major_formatter(FuncFormatter(_plain))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _pair_scores(scores) -> np.ndarray:
@@ -93,10 +131,11 @@ def sample_grid(images, labels=None, n: int = 40, columns: int = 10, title: str 
 
 @_styled
 def misclassified_gallery(images, targets, predictions, probabilities=None, classes=None, n: int = 24,
-                          columns: int = 6) -> Figure:
+                          columns: int = 6, title: str | None = None) -> Figure:
     """Up to `n` misclassified images, the most confident mistakes first, titled "true 4 → pred 9 (0.87)".
 
     `probabilities` (N, C) give the confidence of each prediction; without them the first mistakes are shown.
+    The default `title` says which mistakes these are and how each image is titled.
     """
     targets, predictions = as_numpy(targets), as_numpy(predictions)
     if classes is None:
@@ -114,7 +153,10 @@ def misclassified_gallery(images, targets, predictions, probabilities=None, clas
         ax.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
         return fig
     images = as_numpy(images)
-    fig, axes = _image_grid(len(wrong), columns, cell=(1.3, 1.1), title=f"{len(wrong)} misclassified images")
+    if title is None:
+        title = (f"the {len(wrong)} most confident mistakes: true → predicted (probability)" if confidence is not None
+                 else f"the first {len(wrong)} mistakes, in data order: true → predicted")
+    fig, axes = _image_grid(len(wrong), columns, cell=(1.3, 1.1), title=title)
     for ax, i in zip(axes, wrong):
         score = "" if confidence is None else f" ({confidence[i]:.2f})"
         _show_image(ax, images[i], f"true {classes[targets[i]]} → pred {classes[predictions[i]]}{score}", WRONG)
@@ -123,17 +165,21 @@ def misclassified_gallery(images, targets, predictions, probabilities=None, clas
 
 @_styled
 def pair_gallery(left_images, right_images, targets, predictions=None, probabilities=None, n: int = 12,
-                 columns: int = 4, classes=PAIR_CLASSES) -> Figure:
+                 columns: int = 4, classes=PAIR_CLASSES, title: str | None = None) -> Figure:
     """Pairs side by side, titled with the target ("same"/"different") and, when given, the prediction.
 
     `probabilities` are (N, 2) class probabilities or (N,) P(same); the title shows the predicted class's.
-    Wrong predictions are titled in red.
+    Wrong predictions are titled in red. The pairs are shown in the order given (nothing is sorted here), so
+    the default `title` says only how each pair is titled; say which pairs these are with `title`, e.g.
+    "the 12 most confident mistakes: target → predicted (probability)" for Evaluation.confident_mistakes().
     """
     left, right = as_numpy(left_images)[:n], as_numpy(right_images)[:n]
     targets = as_numpy(targets)[:n]
     predictions = None if predictions is None else as_numpy(predictions)[:n]
     same = None if probabilities is None else _pair_scores(probabilities)[:n]
-    fig, axes = _image_grid(len(left), columns, cell=(1.6, 1.0))
+    if title is None and predictions is not None:
+        title = "pairs: target → predicted" + (" (probability)" if same is not None else "") + ", wrong in red"
+    fig, axes = _image_grid(len(left), columns, cell=(1.6, 1.0), title=title)
     gap = np.zeros((left.shape[1], 2), dtype=left.dtype)
     for i, ax in enumerate(axes):
         title, color = classes[targets[i]], RIGHT
@@ -149,36 +195,122 @@ def pair_gallery(left_images, right_images, targets, predictions=None, probabili
 # ---------------------------------------------------------------- confusion and per-class tables
 
 
+def _panels(count: int, cell: float, extra: float = 1.2):
+    """`count` square-ish panels side by side, room on the right for one colorbar; at most 12 inches wide."""
+    width = min(12.0, count * cell + extra)
+    return _figure(width, min(width / count, cell) * 0.95 + 0.9, 1, count)
+
+
+def _confusion_panel(ax, confusion: pd.DataFrame, norm: LogNorm, fontsize: float):
+    """One confusion matrix: errors coloured on `norm` (zero cells blank), the diagonal grey; every count written."""
+    counts = confusion.to_numpy()
+    size = len(counts)
+    diagonal = np.eye(size, dtype=bool)
+    errors = np.ma.masked_where(diagonal | (counts == 0), counts)
+    image = ax.imshow(errors, cmap=ERRORS, norm=norm, interpolation="nearest")
+    ax.imshow(np.ma.masked_where(~diagonal, np.ones_like(counts)), cmap=ListedColormap([CORRECT_GREY]),
+              interpolation="nearest")
+    for (i, j), count in np.ndenumerate(counts):
+        if count:
+            light = i != j and norm(count) > 0.55
+            ax.text(j, i, f"{count:d}", ha="center", va="center", fontsize=fontsize, color="white" if light else RIGHT)
+    ax.set_xticks(range(size), [str(c) for c in confusion.columns])
+    ax.set_yticks(range(size), [str(c) for c in confusion.index])
+    ax.set_xticks(np.arange(size + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(size + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="0.9", linewidth=0.5)
+    ax.tick_params(which="minor", length=0)
+    ax.tick_params(which="major", length=0)
+    ax.set(xlabel="predicted", ylabel="true")
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color("0.8")
+    total, wrong = int(counts.sum()), int(counts[~diagonal].sum())
+    summary = f"{wrong} errors in {total} images ({wrong / max(total, 1):.2%})"
+    return image, summary
+
+
 @_styled
-def confusion_heatmap(confusion: pd.DataFrame, title: str | None = None) -> Figure:
-    """Two panels: the counts, and each row divided by its total (what fraction of each true class went where)."""
-    small = len(confusion) <= 3
-    fig, axes = _figure(7 if small else 11, 3 if small else 4.6, 1, 2)
-    normalized = confusion.div(confusion.sum(axis=1).replace(0, np.nan), axis=0)
-    annot = {"fontsize": 9 if small else 6.5}
-    sns.heatmap(confusion, annot=True, fmt="d", cmap="Blues", cbar=False, square=True, ax=axes[0], annot_kws=annot)
-    sns.heatmap(normalized, annot=True, fmt=".1%", cmap="Blues", vmin=0, vmax=1, cbar=False, square=True, ax=axes[1],
-                annot_kws=annot)
-    axes[0].set_title("counts")
-    axes[1].set_title("fraction of each true class")
+def confusion_heatmaps(confusions: dict[str, pd.DataFrame], title: str | None = None) -> Figure:
+    """Confusion matrices side by side on ONE colour scale: the errors (off the diagonal) on a log scale shared by
+    all panels, zero cells blank; the diagonal (correct) in grey. Every non-zero count is written in its cell.
+
+    `confusions` is {panel title: confusion matrix}, e.g. {run name: evaluation.confusion_matrix()}.
+    """
+    if not confusions:
+        raise ValueError("confusions is empty: give at least one {name: confusion matrix}")
+    errors = [c.to_numpy()[~np.eye(len(c), dtype=bool)] for c in confusions.values()]
+    most = max((int(e.max()) for e in errors if e.size), default=0)
+    norm = LogNorm(vmin=1, vmax=max(most, 2))  # one norm for every panel: the same colour means the same count
+    small = max(len(c) for c in confusions.values()) <= 3
+    fig, axes = _panels(len(confusions), 3.0 if small else 4.6)
+    fontsize = 9 if small else 6.5 if len(confusions) < 3 else 5.5
+    for ax, (name, confusion) in zip(axes, confusions.items()):
+        image, summary = _confusion_panel(ax, confusion, norm, fontsize)
+        ax.set_title(f"{name}\n{summary}" if name else summary)
+    colorbar = fig.colorbar(image, ax=list(axes), shrink=0.85, pad=0.02,
+                            label="errors (count, log scale)\ndiagonal, grey: correct")
+    _log_ticks(colorbar.ax.yaxis, norm.vmin, norm.vmax)
     if title:
         fig.suptitle(title)
     return fig
 
 
 @_styled
-def per_class_bars(per_class: pd.DataFrame, title: str = "per-class accuracy") -> Figure:
-    """Accuracy per class (the per_class_accuracy() table), zoomed to the spread, with the overall accuracy."""
-    fig, (ax,) = _figure(6, 3.5)
-    labels = per_class["class"].astype(str) if "class" in per_class.columns else per_class.index.astype(str)
-    bars = ax.bar(labels, per_class["accuracy"], color="#4c72b0")
-    ax.bar_label(bars, fmt="%.3f", padding=2, fontsize=7)
-    ax.set_ylim(*_zoomed_limits(per_class["accuracy"]))
-    if {"correct", "support"} <= set(per_class.columns):
-        overall = per_class["correct"].sum() / per_class["support"].sum()
-        ax.axhline(overall, color="0.4", linestyle="--", linewidth=1)
-        title = f"{title} (dashed: overall {overall:.4f})"
-    ax.set(xlabel="class", ylabel="accuracy", title=title)
+def confusion_heatmap(confusion: pd.DataFrame, title: str | None = None) -> Figure:
+    """The confusion matrix, errors made visible: the off-diagonal counts on a log colour scale (zero cells blank)
+    with its colorbar, the diagonal (correct) in neutral grey; every non-zero count written in its cell."""
+    return confusion_heatmaps({"": confusion}, title=title)
+
+
+@_styled
+def per_class_bars(per_class, title: str = "per-class accuracy") -> Figure:
+    """Accuracy per class (the per_class_accuracy() table), zoomed to the spread, with the overall accuracy.
+
+    The axis ends at 1.0; when it starts above 0 its label says where. Each bar carries its value.
+    `per_class` may also be {run name: table}: grouped bars, one colour per run.
+    """
+    runs = per_class if isinstance(per_class, dict) else {"": per_class}
+    if not runs:
+        raise ValueError("per_class is empty")
+    first = next(iter(runs.values()))
+    labels = (first["class"] if "class" in first.columns else first.index).astype(str).tolist()
+    accuracies = np.array([table["accuracy"].to_numpy(dtype=float) for table in runs.values()])
+    bottom = _zoomed_bottom(accuracies)
+    several = len(runs) > 1
+    width = 0.8 / len(runs)
+    fig, (ax,) = _figure(min(12.0, max(6.0, 0.45 * len(labels) * len(runs) + 1.5)), 3.6)
+    colors = sns.color_palette("tab10", len(runs)) if several else ["#4c72b0"]
+    x = np.arange(len(labels))
+    overall_text = []
+    for k, ((name, table), color) in enumerate(zip(runs.items(), colors)):
+        values = accuracies[k]
+        positions = x - 0.4 + width * (k + 0.5)
+        overall = (table["correct"].sum() / table["support"].sum()
+                   if {"correct", "support"} <= set(table.columns) and table["support"].sum() else None)
+        label = name if overall is None else f"{name} (overall {overall:.4f})" if several else None
+        ax.bar(positions, np.nan_to_num(values, nan=bottom) - bottom, width=width, bottom=bottom, color=color,
+               label=label)
+        for position, value in zip(positions, values):
+            if not np.isfinite(value):
+                ax.text(position, bottom, "no images", rotation=90, ha="center", va="bottom", fontsize=6, color="0.4")
+                continue
+            ax.annotate(f"{value:.4f}" if several else f"{value:.3f}", (position, value), xytext=(0, -3),
+                        textcoords="offset points", ha="center", va="top", rotation=90 if several else 0,
+                        fontsize=6 if several else 7, color="white", fontweight="bold")
+        if overall is not None:
+            ax.axhline(overall, color="0.35" if not several else color, linestyle="--", linewidth=1)
+            overall_text.append(f"{overall:.4f}")
+    ax.set_xticks(x, labels)
+    ax.set_ylim(bottom, 1.0)
+    ylabel = "accuracy" if bottom == 0 else f"accuracy (axis starts at {bottom:g})"
+    if overall_text and not several:
+        title = f"{title} (dashed: overall {overall_text[0]})"
+    elif overall_text:
+        title = f"{title} (dashed: each run's overall accuracy)"
+    ax.set(xlabel="class", ylabel=ylabel, title=title)
+    if several:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig
 
 
@@ -199,40 +331,166 @@ def most_confused_bars(most_confused: pd.DataFrame, title: str = "most frequent 
 # ---------------------------------------------------------------- training histories and comparisons
 
 
+QUANTITY_COLORS = {"train": "tab:blue", "step_test": "tab:orange", "test_set": "tab:red", "val": "tab:green"}
+QUANTITY_STYLES = {  # one line style per quantity; with several runs the colour is the run's
+    "train": {"linestyle": "-", "linewidth": 1.4},
+    "step_test": {"linestyle": "--", "linewidth": 1.3},
+    "test_set": {"linestyle": "none", "marker": "o", "markersize": 3.5},
+    "val": {"linestyle": "none", "marker": "s", "markersize": 3.5, "markerfacecolor": "white"},
+}
+
+HISTORY_SERIES = {"train": "train_loss", "step_test": "test_loss", "step_test_accuracy": "test_accuracy",
+                  "test_set": "test_set_loss", "test_set_accuracy": "test_set_accuracy",
+                  "val": "val_loss", "val_accuracy": "val_accuracy"}  # quantity drawn: History column
+
+
+def _measured(history: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) where `column` holds a number; empty where the frame has no such column (older frames)."""
+    if column not in history.columns:
+        return np.array([]), np.array([])
+    values = pd.to_numeric(history[column], errors="coerce").to_numpy(dtype=float)
+    kept = np.isfinite(values)
+    return history["step"].to_numpy()[kept], values[kept]
+
+
+def _history_series(name: str, history: pd.DataFrame) -> dict:
+    """What one History frame holds, whichever labkit version wrote it: {quantity: (steps, values)} and the scope
+    of the per-step test ("one test batch", "whole test set", or None where the frame does not say)."""
+    missing = {"step", "train_loss"} - set(history.columns)
+    if missing:
+        raise ValueError(f"history {name!r} lacks columns {sorted(missing)}")
+    series = {quantity: _measured(history, column) for quantity, column in HISTORY_SERIES.items()}
+    per_step = {"test_set_loss", "test_scope"} & set(history.columns) or len(series["step_test"][0]) > len(history) / 2
+    if not per_step:  # frames from before the per-step test: the test columns hold the whole test set at a cadence
+        series["test_set"], series["test_set_accuracy"] = series["step_test"], series["step_test_accuracy"]
+        series["step_test"] = series["step_test_accuracy"] = (np.array([]), np.array([]))
+    scopes = history["test_scope"].dropna().unique().tolist() if "test_scope" in history.columns else []
+    series["scope"] = " / ".join(str(s) for s in scopes) or None
+    return series
+
+
+def _rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
+    return pd.Series(values).rolling(max(1, window), min_periods=1).mean().to_numpy()
+
+
+def _history_labels(scope: str | None, smooth: int) -> dict:
+    on = f" ({scope})" if scope else ""
+    return {"train_raw": "training loss per mini-batch",
+            "train": f"training loss, mean of last {smooth} mini-batches",
+            "step_test_raw": f"test loss after every mini-batch{on}",
+            "step_test": f"test loss after every mini-batch{on}, mean of last {smooth}",
+            "step_test_accuracy": f"test accuracy after every mini-batch{on}, mean of last {smooth}",
+            "test_set": "test loss, whole test set", "test_set_accuracy": "test accuracy, whole test set",
+            "val": "validation loss", "val_accuracy": "validation accuracy",
+            # the legend: one entry per quantity, for both panels
+            "legend_step_test": f"test loss and accuracy after every mini-batch{on}, mean of last {smooth}",
+            "legend_raw": f"faint: each mini-batch's training loss and test loss{on}",
+            "legend_test_set": "whole test set (loss and accuracy)",
+            "legend_val": "validation set (loss and accuracy)"}
+
+
 @_styled
 def history_curves(histories, smooth: int = 50, title: str | None = None) -> Figure:
-    """Training histories overlaid, one colour per run: losses (left, log scale) and test accuracy (right).
+    """Training histories: losses (left, log scale) and accuracies (right), for one run or several overlaid.
 
-    `histories` is {run name: History DataFrame} or one DataFrame. The train loss of every mini-batch is
-    shown as a rolling mean over `smooth` mini-batches (and raw, faintly, for a single run); the test loss
-    and accuracy at the steps where they were evaluated.
+    `histories` is {run name: History.frame} or one frame. For each run: the training loss of every mini-batch
+    (faint) and its mean over the last `smooth` mini-batches; the test loss measured after every mini-batch
+    (faint, and its running mean), named for what it was measured on (the frame's test_scope: one test batch
+    or the whole test set); the whole test set at its cadence and the validation set (where the run has one)
+    as markers. The accuracy panel shows the same three test measurements. One run: one colour per quantity;
+    several: one colour per run and one line style per quantity, both explained once in the legends.
+    The accuracy axis ends at 1.0 and is zoomed to the later values; its label says where it starts.
+    Frames from older labkit versions (without test_scope, test_set_* or val_*) draw what they hold.
     """
     if isinstance(histories, pd.DataFrame):
         histories = {"": histories}
-    fig, (loss_ax, acc_ax) = _figure(11, 4, 1, 2)
-    for (name, history), color in zip(histories.items(), sns.color_palette("tab10", len(histories))):
-        missing = {"step", "train_loss", "test_loss", "test_accuracy"} - set(history.columns)
-        if missing:
-            raise ValueError(f"history {name!r} lacks columns {sorted(missing)}")
-        if len(histories) == 1:
-            loss_ax.plot(history["step"], history["train_loss"], color=color, alpha=0.15, linewidth=0.5)
-        smoothed = history["train_loss"].rolling(smooth, min_periods=1).mean()
-        loss_ax.plot(history["step"], smoothed, color=color, linewidth=1.2)
-        # whole-test-set measurements where the History has them (labkit >= round 2), else the test columns
-        loss_column, accuracy_column = (("test_set_loss", "test_set_accuracy") if "test_set_loss" in history.columns
-                                        else ("test_loss", "test_accuracy"))
-        tested = history.dropna(subset=[loss_column])
-        loss_ax.plot(tested["step"], tested[loss_column], color=color, linestyle="--", marker=".", markersize=3)
-        tested = history.dropna(subset=[accuracy_column])
-        acc_ax.plot(tested["step"], tested[accuracy_column], color=color, marker=".", markersize=3, label=name or None)
-    loss_ax.set(yscale="log", xlabel="mini-batch", ylabel="loss", title="loss")
-    loss_ax.legend(handles=[Line2D([], [], color="0.3", label=f"train (mean of {smooth} mini-batches)"),
-                            Line2D([], [], color="0.3", linestyle="--", marker=".", label="test")], loc="upper right")
-    acc_ax.set(xlabel="mini-batch", ylabel="accuracy", title="test accuracy")
-    if any(name for name in histories):
-        acc_ax.legend(loc="lower right")
-    if title:
-        fig.suptitle(title)
+    if not histories:
+        raise ValueError("histories is empty")
+    runs = {name: _history_series(name, frame) for name, frame in histories.items()}
+    several = len(runs) > 1
+    scopes = {series["scope"] for series in runs.values()}
+    labels = _history_labels(scopes.pop() if len(scopes) == 1 else "scope: see the runs" if several else None,
+                             smooth)
+    faint = 0.12 if several else 0.25
+    fig, (loss_ax, acc_ax) = _figure(11, 4.8, 1, 2)
+    losses, accuracies, recent_accuracies, drawn = [], [], [], set()
+    for (name, series), run_color in zip(runs.items(), sns.color_palette("tab10", len(runs))):
+        color = (lambda quantity, c=run_color: c) if several else QUANTITY_COLORS.get
+        prefix = f"{name}: " if name else ""
+        line_labels = _history_labels(series["scope"], smooth)  # each line says what its own run measured
+        for quantity in ("train", "step_test"):
+            x, y = series[quantity]
+            if not len(x):
+                continue
+            drawn.add(quantity)
+            smoothed = _rolling_mean(y, smooth)
+            loss_ax.plot(x, y, color=color(quantity), alpha=faint, linewidth=0.5,
+                         label=prefix + line_labels[f"{quantity}_raw"])
+            loss_ax.plot(x, smoothed, color=color(quantity), label=prefix + line_labels[quantity],
+                         **QUANTITY_STYLES[quantity])
+            losses += [y, smoothed]
+        x, y = series["step_test_accuracy"]
+        if len(x):
+            smoothed = _rolling_mean(y, smooth)
+            acc_ax.plot(x, smoothed, color=color("step_test"), label=prefix + line_labels["step_test_accuracy"],
+                        **QUANTITY_STYLES["step_test"])
+            accuracies.append(smoothed)
+            recent_accuracies.append(smoothed[x > x.max() / 3])
+        for quantity in ("test_set", "val"):
+            for ax, key in ((loss_ax, quantity), (acc_ax, f"{quantity}_accuracy")):
+                x, y = series[key]
+                if not len(x):
+                    continue
+                drawn.add(quantity)
+                style = {**QUANTITY_STYLES[quantity], "markersize": 3.5 if len(x) <= 60 else 2.0}  # dense: smaller
+                ax.plot(x, y, color=color(quantity), label=prefix + line_labels[key], zorder=3, **style)
+                (losses if ax is loss_ax else accuracies).append(y)
+                if ax is acc_ax:
+                    recent_accuracies.append(y[x > x.max() / 3])
+
+    loss_ax.set(yscale="log", xlabel="mini-batch", ylabel="loss (log scale)", title="loss")
+    losses = np.concatenate(losses) if losses else np.array([])
+    losses = losses[np.isfinite(losses) & (losses > 0)]
+    if len(losses):
+        low, high = float(losses.min()) * 0.8, float(losses.max()) * 1.25
+        loss_ax.set_ylim(low, high)
+        _log_ticks(loss_ax.yaxis, low, high)
+    loss_ax.grid(alpha=0.3, which="major")
+
+    bottom = _zoomed_bottom(np.concatenate(recent_accuracies)) if recent_accuracies else 0.0
+    acc_ax.set_ylim(bottom, 1.0)
+    acc_ax.set(xlabel="mini-batch", title="accuracy",
+               ylabel="accuracy" if bottom == 0 else f"accuracy (axis starts at {bottom:g})")
+    acc_ax.grid(alpha=0.3)
+    if accuracies and (np.concatenate(accuracies) < bottom).any():
+        acc_ax.text(0.99, 0.02, f"earlier values below {bottom:g} not shown", transform=acc_ax.transAxes,
+                    ha="right", va="bottom", fontsize=7, color="0.35")
+
+    def entry(quantity: str, label: str, raw: bool = False) -> Line2D:
+        shade = "0.3" if several else QUANTITY_COLORS[quantity]
+        style = {"linewidth": 1.5, "alpha": 0.35} if raw else QUANTITY_STYLES[quantity]
+        return Line2D([], [], color=shade, label=label, **style)
+
+    handles = []
+    if several:  # the faint lines of a run share its colour: one entry says what they are
+        handles.append(entry("train", labels["legend_raw" if "step_test" in drawn else "train_raw"], raw=True))
+    elif "train" in drawn:
+        handles.append(entry("train", labels["train_raw"], raw=True))
+    if "train" in drawn:
+        handles.append(entry("train", labels["train"]))
+    if "step_test" in drawn:
+        handles += [] if several else [entry("step_test", labels["step_test_raw"], raw=True)]
+        handles.append(entry("step_test", labels["legend_step_test"]))
+    handles += [entry(quantity, labels[f"legend_{quantity}"]) for quantity in ("test_set", "val") if quantity in drawn]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2 if several else 3, frameon=False,
+               title="line styles (every run)" if several else None)
+    if several:
+        run_labels = [name if len(scopes) <= 1 or not series["scope"] else f"{name}\n(per-step test: {series['scope']})"
+                      for name, series in runs.items()]
+        fig.legend(handles=[Line2D([], [], color=c, linewidth=2) for c in sns.color_palette("tab10", len(runs))],
+                   labels=run_labels, loc="outside right upper", frameon=False, title="run (colour)")
+    if title or (not several and next(iter(runs))):
+        fig.suptitle(title or next(iter(runs)))
     return fig
 
 
@@ -258,13 +516,35 @@ def comparison_bars(table: pd.DataFrame, column: str = "test_accuracy", title: s
 
 
 @_styled
-def error_rate_heatmap(error_rate: pd.DataFrame, title: str = "error rate by digit pair") -> Figure:
-    """The error_rate_by_digit_pair() table; blank where no pair shows those digits."""
-    fig, (ax,) = _figure(5.5, 4.8)
-    sns.heatmap(error_rate, annot=True, fmt=".1%", cmap="Reds", vmin=0, cbar=False, square=True, ax=ax,
-                annot_kws={"fontsize": 6})
-    ax.set_title(title)
+def error_rate_heatmaps(rates: dict[str, pd.DataFrame], title: str | None = None, vmax: float | None = None) -> Figure:
+    """error_rate_by_digit_pair() tables side by side on ONE colour scale (0 to `vmax`, by default the highest rate
+    of all), with one colorbar; blank where no pair shows those digits. `rates` is {panel title: table}."""
+    if not rates:
+        raise ValueError("rates is empty: give at least one {name: error rate table}")
+    if vmax is None:
+        highest = max((np.nanmax(r.to_numpy(dtype=float), initial=0.0) for r in rates.values()), default=0.0)
+        vmax = float(highest) if highest > 0 else 0.01
+    norm = Normalize(vmin=0, vmax=vmax)
+    fig, axes = _panels(len(rates), 4.6)
+    for ax, (name, rate) in zip(axes, rates.items()):
+        sns.heatmap(rate, annot=True, fmt=".1%", cmap=ERROR_RATE, vmin=norm.vmin, vmax=norm.vmax, cbar=False,
+                    square=True, ax=ax, annot_kws={"fontsize": 6 if len(rates) < 3 else 5})
+        ax.set_title(name)
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap=ERROR_RATE)
+    colorbar = fig.colorbar(mappable, ax=list(axes), shrink=0.85, pad=0.02,
+                            label="error rate (fraction of those pairs wrong)")
+    colorbar.ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if vmax >= 0.05 else 1))
+    if title:
+        fig.suptitle(title)
     return fig
+
+
+@_styled
+def error_rate_heatmap(error_rate: pd.DataFrame, title: str = "error rate by digit pair",
+                       vmax: float | None = None) -> Figure:
+    """The error_rate_by_digit_pair() table with its colorbar (0 to `vmax`, by default its highest rate); blank
+    where no pair shows those digits. Give several runs the same `vmax`, or use error_rate_heatmaps(), to compare."""
+    return error_rate_heatmaps({title: error_rate}, vmax=vmax)
 
 
 @_styled

@@ -2,8 +2,8 @@
 
 StepLog keeps the History's rows on the device until they are read (and raises TrainingDiverged at a
 non-finite loss); StepTest measures the test loss and accuracy after each step, on one test batch or
-the whole test set (choose_step_test: "auto" picks by timing); StopRequest turns the first interrupt
-into "stop after this step".
+the whole test set ("auto": one test batch, see StepTest); StopRequest
+turns the first interrupt into "stop after this step".
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import signal
 import threading
-import time
 
 import pandas as pd
 import torch
@@ -24,8 +23,7 @@ HISTORY_COLUMNS = ["step", "epoch", "train_loss", "test_loss", "test_accuracy", 
                    "test_set_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
 ONE_TEST_BATCH, WHOLE_TEST_SET = "one test batch", "whole test set"
 STEP_TESTS = ("auto", "batch", "whole")
-WHOLE_SET_SHARE = 0.25  # "auto" tests on the whole set every step when that costs at most this share of a step
-TIMED_STEPS = 3  # steps timed (after a cold first one) to choose the per-step test scope
+WHOLE_SET_SHARE = 0.25  # the whole set every step is affordable when it costs at most this share of a step
 
 
 class TrainingDiverged(RuntimeError):
@@ -107,10 +105,10 @@ class StepTest:
 
     One test batch is the next `batch_size` items of a fixed permutation of the test set drawn from its
     own generator (seeded with `seed`; the training generator is not touched), cycling so that the whole
-    set is covered in turn. "auto" on a CPU is one test batch: there a pass costs in proportion to the
-    items, so the whole set costs far more than a step, and a choice by timing would make the History
-    differ between two runs of one seed. On an accelerator "auto" times a few steps and one whole-set
-    pass, and picks the whole set when that costs at most WHOLE_SET_SHARE of a step.
+    set is covered in turn. "auto" is one test batch: bench/step_test_cost.py measured the whole test set
+    at 1 to 13 training steps on a 2-core CPU and 0.9 to 2.5 on an H200 GPU (bench/results.md and
+    results-gpu.md), above WHOLE_SET_SHARE of a step everywhere; "whole" asks for it anyway. The choice
+    never depends on a timing, so two runs of one seed (and a resumed run) measure the same thing.
     """
 
     def __init__(self, test, batch_size: int, seed: int, scope: str, channels_last: bool, bf16: bool):
@@ -118,13 +116,10 @@ class StepTest:
         self.batch_size = min(batch_size, len(test))
         order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed)).to(test.device)
         self.cycle = torch.cat([order, order[:self.batch_size]])  # a batch that wraps around is one slice
-        self.scope = ONE_TEST_BATCH if scope == "auto" and test.device.type == "cpu" else scope  # "auto": undecided
-        self.timing: tuple[int, float] | None = None  # (calls, time) when timing began
+        self.scope = ONE_TEST_BATCH if scope == "auto" else scope
 
     def measure(self, model: nn.Module, step: int) -> tuple[torch.Tensor, torch.Tensor, str]:
         """(loss, accuracy, scope) after 0-based `step`, as tensors on the device (nothing read back)."""
-        if self.scope == "auto":
-            self._time_steps(model, step)
         if self.scope == WHOLE_TEST_SET:
             loss_sum, correct = totals(model, self.test, channels_last=self.channels_last, bf16=self.bf16)
             return loss_sum / len(self.test), correct / len(self.test), WHOLE_TEST_SET
@@ -144,34 +139,12 @@ class StepTest:
             model.train(was_training)
         return F.cross_entropy(logits, targets), (logits.argmax(1) == targets).float().mean()
 
-    def _time_steps(self, model: nn.Module, step: int) -> None:
-        """Time TIMED_STEPS steps after this run's first (cold) one, then choose the scope."""
-        device = self.test.device
-        if self.timing is None or self.timing[0] < 1:
-            _synchronize(device)
-            self.timing = (1 if self.timing else 0, time.perf_counter())
-            return
-        calls, began = self.timing
-        if calls < TIMED_STEPS:
-            self.timing = (calls + 1, began)
-            return
-        _synchronize(device)
-        step_seconds = (time.perf_counter() - began) / TIMED_STEPS
-        batch_seconds = _timed(lambda: self._one_batch(model, step), device)
-        whole_seconds = _timed(lambda: totals(model, self.test, channels_last=self.channels_last, bf16=self.bf16),
-                               device)
-        self.scope = choose_step_test(step_seconds - batch_seconds, whole_seconds)
-
-
-def _timed(work, device) -> float:
-    began = time.perf_counter()
-    work()
-    _synchronize(device)
-    return time.perf_counter() - began
-
 
 def choose_step_test(train_step_seconds: float, whole_set_seconds: float) -> str:
-    """The per-step test scope "auto" picks: the whole test set when it costs at most WHOLE_SET_SHARE of a step."""
+    """The affordable per-step test scope: the whole test set when it costs at most WHOLE_SET_SHARE of a step.
+
+    bench/step_test_cost.py applies it to measured costs, to check "auto"'s choice by device on each machine.
+    """
     return WHOLE_TEST_SET if whole_set_seconds <= WHOLE_SET_SHARE * train_step_seconds else ONE_TEST_BATCH
 
 

@@ -176,11 +176,12 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer="ada
 
     Every row holds that mini-batch's training loss and, measured right after its update, the test loss
     and accuracy on one test batch (`test_batch_size`, default `batch_size`) or on the whole test set:
-    `step_test` "batch", "whole", or "auto" (the whole set where that costs at most a quarter of a step:
-    a GPU; one batch on a CPU). Every `eval_every` steps and after the last, the whole test set and the
-    validation set `val` (an ImageSet or PairSet, or None) are measured too. At the end: loss and
-    accuracy on the whole training set (no augmentation; `train.evaluation_set()` for a set that draws
-    fresh items each epoch with `for_epoch(generator)`), the test set and the validation set.
+    `step_test` "batch", "whole", or "auto" (one test batch: the whole set costs more than a quarter of a
+    step on the CPUs and the GPU measured, see labkit.steps.StepTest). Every `eval_every` steps and after
+    the last, the whole test set and the validation set `val` (an ImageSet or PairSet, or None) are
+    measured too. At the end: loss and accuracy on the whole training set (no augmentation;
+    `train.evaluation_set()` for a set that draws fresh items each epoch with `for_epoch(generator)`), the
+    test set and the validation set.
 
     optimizer: "adam", "adamw", "sgd", "adadelta", "rmsprop", an Optimizer built on model.parameters(),
     or a callable params -> Optimizer (built ones keep their own learning rate). scheduler: None,
@@ -190,8 +191,8 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer="ada
     epoch on the validation loss when there is a val set, else on the epoch's mean training loss.
     The `lr` column holds the rate each step used.
 
-    bf16: True, False or "auto" (bf16 autocast where the machine computes it natively); `deterministic`
-    passes to seed_everything. `shuffle=False` keeps the training set's order.
+    bf16: True, False or "auto" (bf16 autocast on a CPU that computes it natively, see env.resolve_bf16);
+    `deterministic` passes to seed_everything. `shuffle=False` keeps the training set's order.
 
     Stopping: an interrupt (Jupyter's stop button, Ctrl-C) ends training after the current step; fit
     then saves the checkpoint, still does the final whole-set measurements (a second interrupt aborts

@@ -274,3 +274,21 @@ def test_split_refuses_a_class_too_small(tiny_digits):
         lonely.split(0.5)
     with pytest.raises(ValueError, match=r"class 0: 1 image\(s\) -> 0 for validation"):
         lonely.split(0.1)
+
+
+def test_augment_flip_mirrors_left_right_and_leaves_other_runs_alone():
+    images = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    mirrored = Augment(degrees=0, translate=0, flip=1.0)(images, torch.Generator().manual_seed(0))
+    assert torch.allclose(mirrored, images.flip(-1), atol=1e-5)
+    some = Augment(degrees=0, translate=0, flip=0.5)(images, torch.Generator().manual_seed(0))
+    flipped = [torch.allclose(some[i], images[i].flip(-1), atol=1e-5) for i in range(6)]
+    kept = [torch.allclose(some[i], images[i], atol=1e-5) for i in range(6)]
+    assert all(f != k for f, k in zip(flipped, kept)) and any(flipped) and any(kept)
+    # flip=0 draws nothing extra (an angle and a shift per image), so runs without flips keep their random stream
+    used, expected = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    Augment(10, 0.1)(images, used)
+    torch.rand(6, generator=expected), torch.rand(6, 2, generator=expected)
+    assert torch.equal(used.get_state(), expected.get_state())
+    for bad in (-0.1, 1.5, True):
+        with pytest.raises(ValueError, match="flip is a probability"):
+            Augment(flip=bad)

@@ -56,7 +56,7 @@ def test_the_notebook_prints_nothing_from_labkit_and_builds_every_resnet_from_it
     code = code_sources(NOTEBOOK)
     assert not any("inspect" in source or "labkit.models.resnet" in source for source in code)
     builds = [line for source in code for line in source.split("\n") if 'models.build("resnet"' in line]
-    assert len(builds) == 2  # the main run and the variations
+    assert len(builds) == 3  # the summary, the main run and the variations
     for line in builds:
         source = next(s for s in code if line in s)
         assert "block=BasicBlock" in source[source.index(line):source.index(line) + 200]

@@ -133,11 +133,34 @@ def test_hidden_early_accuracies_are_announced(shown_plot):
     low, high = plot.acc_ax.get_ylim()
     assert high == 1.0 and low > 0.5
     assert plot.hidden_note.get_text() == f"earlier points below {low:.2f} not shown"
-    assert plot.lines["test_smooth"].get_label() == "test (one test batch)"
     plot.update(frame.assign(test_scope="whole test set"), "step 3000/3000  interrupted at step 3000", force=True,
                 final=True)
-    assert plot.lines["test_smooth"].get_label() == "test (whole test set)"
     assert "interrupted at step 3000" in plot.fig._suptitle.get_text()
+
+
+def legend_texts(ax) -> list[str]:
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+def test_legends_name_the_per_step_test_and_list_only_what_was_measured(shown_plot):
+    plot, _, _ = shown_plot
+    frame = history(3000)  # no validation set
+    plot.update(frame, force=True)
+    assert legend_texts(plot.loss_ax) == [
+        "train, every mini-batch", "train, smoothed", "whole test set",
+        "test after every mini-batch (one test batch)", "test after every mini-batch (one test batch), smoothed"]
+    assert legend_texts(plot.acc_ax) == ["test after every mini-batch (one test batch), smoothed", "whole test set"]
+    validated = frame.assign(test_scope="whole test set", val_loss=frame["test_set_loss"],
+                             val_accuracy=frame["test_set_accuracy"])
+    plot.update(validated, force=True)
+    assert plot.lines["test_smooth"].get_label() == "test after every mini-batch (whole test set), smoothed"
+    assert legend_texts(plot.acc_ax) == ["test after every mini-batch (whole test set), smoothed", "whole test set",
+                                         "validation set"]
+    assert legend_texts(plot.loss_ax)[-1] == "validation set"
+    legend = plot.loss_ax.get_legend()
+    plot.update(validated, force=True)
+    assert plot.loss_ax.get_legend() is legend  # nothing new to say: the legend is not rebuilt
+    assert legend.get_bbox_to_anchor().y1 < plot.loss_ax.get_window_extent().y0  # below the panel, off the data
 
 
 def test_smooth_is_a_running_mean():

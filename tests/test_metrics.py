@@ -85,3 +85,16 @@ def test_positive_fraction_per_batch_follows_the_order():
 
     targets = [0, 0, 0, 0, 1, 1, 1, 1, 1, 0]
     assert positive_fraction_per_batch(targets, 4).tolist() == [0.0, 1.0, 0.5]
+
+
+def test_hardest_digit_pairs_ranks_each_unordered_pair_once():
+    from labkit.metrics import error_rate_by_digit_pair, hardest_digit_pairs
+
+    digit_pairs = torch.tensor([[7, 9], [9, 7], [2, 2], [0, 1], [7, 9]])
+    targets = torch.tensor([0, 0, 1, 0, 0])
+    predictions = torch.tensor([1, 0, 0, 0, 1])  # 7/9: 2 of 3 wrong; 2/2: 1 of 1 wrong; 0/1 right
+    hardest = hardest_digit_pairs(error_rate_by_digit_pair(digit_pairs, targets, predictions), top=2)
+    assert hardest["digits"].tolist() == ["2/2", "7/9"] and hardest["kind"].tolist() == ["same", "different"]
+    assert hardest["error rate"].tolist() == pytest.approx([1.0, 2 / 3])
+    with pytest.raises(ValueError, match="top must be a positive int"):
+        hardest_digit_pairs(error_rate_by_digit_pair(digit_pairs, targets, predictions), top=0)

@@ -261,3 +261,11 @@ def test_seeded_build_gives_the_weights_of_seed_everything_then_build(name):
     assert any(not torch.equal(a, d) for a, d in zip(first.state_dict().values(), other.state_dict().values()))
     with pytest.raises(ValueError, match="seed must be a non-negative int or None, got -1"):
         build(name, seed=-1)
+
+
+def test_summary_counts_mult_adds_in_millions_and_shows_no_idle_dropout():
+    table = str(summary(build("plain_cnn")))
+    assert "Total mult-adds (millions)" in table and "Units." not in table
+    assert "Dropout" not in table  # dropout=0 adds no layer
+    assert "Dropout" in str(summary(build("plain_cnn", dropout=0.5)))
+    assert summary(build("plain_cnn")).total_params == 28_938

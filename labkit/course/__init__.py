@@ -6,4 +6,7 @@
     identify.py       which lab notebook a file is (its metadata, else its name)
     grade.py          `python -m labkit grade`: execute in isolation, evaluate from the files, score
     audit.py          are committed results complete, passing and fresh
+    student.py        `python -m labkit student`: the student edition (solutions stripped, outputs cleared)
+    commands.py       `python -m labkit run` / `test`: make run and make test without make (Windows)
+    selfcheck/        the exercises' self-check cells
 """

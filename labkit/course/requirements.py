@@ -33,6 +33,7 @@ class Requirement:
     points: float
     check: Callable[[Facts], Check]
     threshold: float | None = None
+    run: str | None = None  # the run whose test accuracy an accuracy requirement measures
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -70,7 +71,7 @@ def _accuracy(facts: Facts, run: str) -> float:
 
 def accuracy_at_least(id: str, run: str, threshold: float, text: str, points: float = 2) -> Requirement:
     return Requirement(id, f"{text}: test accuracy >= {threshold}", f"test_accuracy of run {run!r}", "accuracy",
-                       points, lambda facts: at_least(id, _accuracy(facts, run), threshold), threshold)
+                       points, lambda facts: at_least(id, _accuracy(facts, run), threshold), threshold, run)
 
 
 def losses_recorded(id: str, runs: tuple[str, ...], points: float = 2) -> Requirement:
@@ -214,6 +215,17 @@ def sorted_run_collapses(id: str, shuffled: str, sorted_run: str, tolerance: flo
                        points, check, tolerance)
 
 
+def at_chance(id: str, run: str, tolerance: float = 0.05, points: float = 1) -> Requirement:
+    """A run trained on labels unrelated to the digits scores chance (0.5) on balanced test pairs."""
+
+    def check(facts: Facts) -> Check:
+        accuracy = _accuracy(facts, run)
+        return holds(id, abs(accuracy - 0.5) <= tolerance, f"{accuracy:.4f}; chance is 0.5000")
+
+    return Requirement(id, f"labels that ignore the digits teach nothing: test accuracy within {tolerance} of 0.5",
+                       f"test_accuracy of run {run!r}", "accuracy", points, check, tolerance)
+
+
 def class_weights_raise_recall(id: str, weighted: str, unweighted: str, class_index: int, class_name: str,
                                points: float = 2) -> Requirement:
     def check(facts: Facts) -> Check:
@@ -243,11 +255,11 @@ REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
         accuracy_at_least("rotation_accuracy", "plain_cnn_rotation", 0.993, "plain CNN with rotation"),
     ),
     "02_lenet5": (
-        losses_recorded("losses_every_batch", ("lenet5_classic", "lenet5_modern", "lenet5_classic_tiny_lr")),
+        losses_recorded("losses_every_batch", ("lenet5_classic", "lenet5_modern", "lenet5_report_recipe")),
         accuracy_at_least("classic_accuracy", "lenet5_classic", 0.990, "classic LeNet-5"),
         accuracy_at_least("modern_accuracy", "lenet5_modern", 0.993, "modern LeNet-5"),
-        beats("schedule_beats_tiny_rate", "lenet5_classic", "lenet5_classic_tiny_lr",
-              "the one-cycle schedule beats the tiny constant rate (same network, same epochs)"),
+        beats("schedule_beats_report_recipe", "lenet5_classic", "lenet5_report_recipe",
+              "the one-cycle schedule beats report 004's recipe (lr 1e-5 halved every 20 epochs, flips)"),
     ),
     "03_resnet": (
         losses_recorded("losses_every_batch", ("resnet",)),
@@ -280,6 +292,7 @@ REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
                                                "siamese_imbalanced_pairs", "siamese_imbalanced_class_weights")),
         accuracy_at_least("shuffled_accuracy", "siamese_shuffled_pairs", 0.95, "balanced, shuffled pairs"),
         sorted_run_collapses("sorted_collapses", "siamese_shuffled_pairs", "siamese_sorted_pairs"),
+        at_chance("report_labels_at_chance", "siamese_report_001_labels"),
         class_weights_raise_recall("class_weights_raise_recall", "siamese_imbalanced_class_weights",
                                    "siamese_imbalanced_pairs", 0, "different"),
     ),
@@ -296,6 +309,14 @@ def requirements_for(notebook: str) -> tuple[Requirement, ...]:
         raise ValueError(f"no requirements for notebook {notebook!r}; known notebooks: {', '.join(notebooks())} "
                          "(labkit.course.requirements.register adds one)")
     return REQUIREMENTS[notebook]
+
+
+def accuracy_target(notebook: str, run: str) -> float:
+    """The test accuracy `run` of `notebook` must reach (its accuracy requirement's threshold), for prose and plots."""
+    for requirement in requirements_for(notebook):
+        if requirement.kind == "accuracy" and requirement.run == run:
+            return requirement.threshold
+    raise ValueError(f"{notebook} has no accuracy requirement for run {run!r}")
 
 
 def register(notebook: str, requirements) -> None:

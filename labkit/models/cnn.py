@@ -47,7 +47,7 @@ class PlainCNN(nn.Module):
                 blocks.append(nn.BatchNorm2d(cout))
             blocks += [nn.ReLU(), nn.MaxPool2d(2)]
         self.features = nn.Sequential(*blocks, nn.Flatten())
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else None  # no do-nothing layer in the summaries
         self.classifier = nn.Linear(self.feature_dim, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -55,4 +55,5 @@ class PlainCNN(nn.Module):
         return self.features(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.dropout(self.forward_features(x)))
+        features = self.forward_features(x)
+        return self.classifier(features if self.dropout is None else self.dropout(features))

@@ -14,7 +14,8 @@ import math
 import torch
 from torch import nn
 
-from . import SelfCheckFailed, expect, passed
+from ...models import count_parameters
+from . import SelfCheckFailed, build, expect, layers_with_parameters, passed
 
 PARAMETERS = 28_938
 # Cross-entropy of scores that are already probabilities (a softmax before F.cross_entropy) never falls below this:
@@ -38,16 +39,6 @@ LINEAR_INPUT_MISTAKES = {
 }
 
 
-def _count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def _layers(model: nn.Module) -> list[tuple[str, nn.Module, int]]:
-    """(name, module, parameters) of each module that holds parameters itself, in creation order."""
-    return [(name or type(module).__name__, module, sum(p.numel() for p in module.parameters(recurse=False)))
-            for name, module in model.named_modules() if any(True for _ in module.parameters(recurse=False))]
-
-
 def _describe(module: nn.Module) -> str:
     if isinstance(module, nn.Conv2d):
         k = "x".join(map(str, module.kernel_size))
@@ -55,19 +46,6 @@ def _describe(module: nn.Module) -> str:
     if isinstance(module, nn.Linear):
         return f"Linear {module.in_features}->{module.out_features}"
     return type(module).__name__
-
-
-def _build(cls) -> nn.Module:
-    try:
-        model = cls()
-    except NotImplementedError:
-        raise SelfCheckFailed(f"{cls.__name__} is not written yet: replace `raise NotImplementedError()` in "
-                              "__init__ and forward with your code") from None
-    except Exception as error:  # the student's code: report any failure in plain words
-        hint = (" (call super().__init__() first in __init__)" if "before Module.__init__" in str(error) else "")
-        raise SelfCheckFailed(f"{cls.__name__}() raised {type(error).__name__}: {error}{hint}") from None
-    expect(isinstance(model, nn.Module), f"{cls.__name__}() must be an nn.Module (class {cls.__name__}(nn.Module))")
-    return model
 
 
 def _check_linear_input(layers) -> None:
@@ -80,7 +58,7 @@ def _check_linear_input(layers) -> None:
 
 
 def _check_count(model: nn.Module, layers) -> None:
-    count = _count(model)
+    count = count_parameters(model)
     if count == PARAMETERS:
         return
     yours = "; ".join(f"{_describe(module)}: {n:,}" for _, module, n in layers) or "no layers with parameters"
@@ -118,8 +96,8 @@ def check_plain_cnn(cls) -> None:
     expect(isinstance(cls, type), f"pass the class itself (check_plain_cnn(PlainCNN)), not {type(cls).__name__}")
     with torch.random.fork_rng(devices=[]):  # the checks draw weights; the notebook's random state is left alone
         torch.manual_seed(0)
-        model = _build(cls)
-        layers = _layers(model)
+        model = build(cls)
+        layers = layers_with_parameters(model)
         _check_linear_input(layers)
         _check_count(model, layers)
 

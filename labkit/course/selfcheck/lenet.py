@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import SelfCheckFailed, expect, passed
+from ...models import count_parameters
+from . import SelfCheckFailed, build, expect, layers_with_parameters, passed
 
 PARAMETERS = 61_706
 # The layers with parameters, in the order labkit's LeNet5 creates them: (description, type, shape, count).
@@ -33,12 +34,6 @@ COUNT_MISTAKES = {
 }
 
 
-def _layers(model: nn.Module) -> list[tuple[str, nn.Module, int]]:
-    """(name, module, parameters) of each module that holds parameters itself, in creation order."""
-    return [(name or type(module).__name__, module, sum(p.numel() for p in module.parameters(recurse=False)))
-            for name, module in model.named_modules() if any(True for _ in module.parameters(recurse=False))]
-
-
 def _describe(module: nn.Module) -> str:
     if isinstance(module, nn.Conv2d):
         return f"Conv2d({module.in_channels}, {module.out_channels}, {module.kernel_size[0]})"
@@ -47,21 +42,8 @@ def _describe(module: nn.Module) -> str:
     return type(module).__name__
 
 
-def _build(cls) -> nn.Module:
-    try:
-        model = cls()
-    except NotImplementedError:
-        raise SelfCheckFailed(f"{cls.__name__} is not written yet: replace `raise NotImplementedError()` in "
-                              "__init__ and forward with your code") from None
-    except Exception as error:  # the student's code: report any failure in plain words
-        hint = " (call super().__init__() first in __init__)" if "before Module.__init__" in str(error) else ""
-        raise SelfCheckFailed(f"{cls.__name__}() raised {type(error).__name__}: {error}{hint}") from None
-    expect(isinstance(model, nn.Module), f"{cls.__name__}() must be an nn.Module (class {cls.__name__}(nn.Module))")
-    return model
-
-
 def _check_count(model: nn.Module, layers) -> None:
-    count = sum(p.numel() for p in model.parameters())
+    count = count_parameters(model)
     if count == PARAMETERS:
         return
     yours = "; ".join(f"{_describe(module)}: {n:,}" for _, module, n in layers) or "no layers with parameters"
@@ -153,8 +135,8 @@ def check_lenet5(cls) -> None:
     expect(isinstance(cls, type), f"pass the class itself (check_lenet5(LeNet5)), not {type(cls).__name__}")
     with torch.random.fork_rng(devices=[]):  # the checks draw weights; the notebook's random state is left alone
         torch.manual_seed(0)
-        model = _build(cls)
-        layers = _layers(model)
+        model = build(cls)
+        layers = layers_with_parameters(model)
         _check_count(model, layers)
         kinds = sorted((type(m).__name__, tuple(getattr(m, "weight", torch.empty(0)).shape)) for _, m, _ in layers)
         same_layers = kinds == sorted((kind.__name__, shape) for _, kind, shape, _ in LAYERS)

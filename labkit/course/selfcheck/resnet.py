@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import SelfCheckFailed, expect, passed
+from ...models import count_parameters
+from . import SelfCheckFailed, build, expect, passed
 
 ATTRIBUTES = ("conv1", "bn1", "act", "conv2", "bn2", "downsample")
 # (inplanes, planes, stride) -> parameters of labkit's block: two 3x3 convolutions and two batch norms, plus the
@@ -25,21 +26,9 @@ CREATED_IN_FORWARD = (
     "nn.BatchNorm2d(planes)), and set self.downsample = None when the shape is kept")
 
 
-def _count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 def _build(cls, *args) -> nn.Module:
     call = f"{cls.__name__}({', '.join(map(repr, args))})"
-    try:
-        block = cls(*args)
-    except NotImplementedError:
-        raise SelfCheckFailed(f"{cls.__name__} is not written yet: replace `raise NotImplementedError()` in "
-                              "__init__ and forward with your code") from None
-    except Exception as error:  # the student's code: report any failure in plain words
-        hint = " (call super().__init__() first in __init__)" if "before Module.__init__" in str(error) else ""
-        raise SelfCheckFailed(f"{call} raised {type(error).__name__}: {error}{hint}") from None
-    expect(isinstance(block, nn.Module), f"{call} must be an nn.Module (class {cls.__name__}(nn.Module))")
+    block = build(cls, *args)
     missing = [name for name in ATTRIBUTES if not hasattr(block, name)]
     expect(not missing, f"{call} has no attribute {', '.join(missing)}: name the parts as labkit's block does "
                         f"(self.{', self.'.join(ATTRIBUTES)}), so the ResNet and the checks find them"
@@ -106,8 +95,8 @@ def check_basic_block(cls) -> None:
                        f"{call} changes the width (16 -> 32) and halves the resolution, but its downsample is "
                        f"{'None' if block.downsample is None else type(block.downsample).__name__}, with no "
                        f"parameters in state_dict(). {CREATED_IN_FORWARD}")
-            expect(_count(block) == count,
-                   f"{call} has {_count(block):,} parameters, expected {count:,} (labkit's block): two 3x3 "
+            expect(count_parameters(block) == count,
+                   f"{call} has {count_parameters(block):,} parameters, expected {count:,} (labkit's block): two 3x3 "
                    f"convolutions without bias (the batch norm after each has one), two batch norms"
                    + (", and the 1x1 projection without bias + its batch norm" if stride != 1 else ""))
 
@@ -168,8 +157,8 @@ def check_basic_block(cls) -> None:
             raise SelfCheckFailed(f"labkit's ResNet built from your block raised {type(error).__name__}: {error}") \
                 from None
         reference = build("resnet", seed=0)
-        expect(_count(network) == RESNET_PARAMETERS,
-               f"labkit's ResNet built from your block has {_count(network):,} parameters, expected "
+        expect(count_parameters(network) == RESNET_PARAMETERS,
+               f"labkit's ResNet built from your block has {count_parameters(network):,} parameters, expected "
                f"{RESNET_PARAMETERS:,}")
         expect(all(torch.equal(a, b) for a, b in zip(network.state_dict().values(), reference.state_dict().values())),
                "labkit's ResNet built from your block starts from other weights than with labkit's block for the "
