@@ -26,7 +26,11 @@ run: $(STAMP) data
 	done
 	$(PYTHON) -m labkit results --readme README.md
 
-test: lint unit notebooks grade committed
+test: $(STAMP)
+	@total=$$(date +%s); for part in lint unit notebooks grade committed; do \
+		start=$$(date +%s); $(MAKE) --no-print-directory $$part || exit 1; \
+		echo "== make $$part: $$(( $$(date +%s) - start )) s"; \
+	done; echo "== make test: $$(( $$(date +%s) - total )) s"
 
 test-full: $(STAMP) data
 	@$(MAKE) --no-print-directory nbval PROFILE=full NBVAL_TIMEOUT=$(CELL_TIMEOUT)
