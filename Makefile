@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(PYTHON) -m ruff check labkit tests bench notebooks
 
 unit: $(STAMP) data
-	$(PYTHON) -m pytest -q tests --deselect tests/test_committed_results.py::test_committed_results_pass_and_are_fresh
+	$(PYTHON) -m pytest -q --durations=12 tests --deselect tests/test_committed_results.py::test_committed_results_pass_and_are_fresh
 
 notebooks: $(STAMP) data
 	@$(MAKE) --no-print-directory nbval PROFILE=smoke NBVAL_TIMEOUT=$(SMOKE_TIMEOUT)

@@ -106,7 +106,7 @@ class StepTest:
     One test batch is the next `batch_size` items of a fixed permutation of the test set drawn from its
     own generator (seeded with `seed`; the training generator is not touched), cycling so that the whole
     set is covered in turn. "auto" is one test batch: bench/step_test_cost.py measured the whole test set
-    at 1 to 13 training steps on a 2-core CPU and 0.9 to 2.5 on an H200 GPU (bench/results.md and
+    at 1.3 to 29 training steps on a 2-core CPU and 0.9 to 2.5 on an H200 GPU (bench/results.md and
     results-gpu.md), above WHOLE_SET_SHARE of a step everywhere; "whole" asks for it anyway. The choice
     never depends on a timing, so two runs of one seed (and a resumed run) measure the same thing.
     """
