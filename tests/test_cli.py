@@ -73,7 +73,7 @@ def test_profiles_parameters():
 
     assert profiles.parameters("full", "01_cnn") == {"PROFILE": "full"}
     assert profiles.parameters("smoke", "04_pairs") == {"PROFILE": "smoke", "EPOCHS": 1, "PAIRS_PER_EPOCH": 1000,
-                                                        "TEST_PAIRS": 500}
+                                                        "TEST_PAIRS": 500, "VALIDATION_PAIRS": 500}
     assert set(profiles.OVERRIDES["smoke"]) == set(profiles.OVERRIDES["quick"])
     with pytest.raises(ValueError, match="profile must be one of full, quick, smoke"):
         profiles.parameters("fast", "01_cnn")
