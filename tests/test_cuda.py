@@ -4,16 +4,15 @@ exact resume.
 Skipped where there is no CUDA GPU (CI has none); run on a GPU machine with `pytest tests/test_cuda.py`.
 """
 
-import pandas as pd
 import pytest
 import torch
-from test_train import StopsAt, stop_fit
+from test_train import StopsAt, same_run, stop_fit
 
 from labkit import models
 from labkit.data import Augment
 from labkit.env import precision_name, resolve_bf16
 from labkit.steps import WHOLE_TEST_SET
-from labkit.train import HISTORY_COLUMNS, fit
+from labkit.train import fit
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 
@@ -29,14 +28,6 @@ def run(data, deterministic=True, **options):
                     deterministic=deterministic)
     settings.update(options)
     return model, fit(model, data, data, **settings)
-
-
-def same(first, second, model_a, model_b):
-    columns = [c for c in HISTORY_COLUMNS if c != "seconds"]
-    pd.testing.assert_frame_equal(first.frame[columns], second.frame[columns])
-    assert first.final == second.final
-    for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()):
-        assert torch.equal(a, b)
 
 
 def test_auto_precision_is_float32_on_a_gpu_and_bf16_trains_on_request(gpu_digits):
@@ -59,7 +50,7 @@ def test_deterministic_mode_repeats_a_run_bit_for_bit(gpu_digits):
     model_a, first = run(gpu_digits, augment=Augment(10, 0.1))
     model_b, second = run(gpu_digits, augment=Augment(10, 0.1))
     assert first.deterministic and second.deterministic
-    same(first, second, model_a, model_b)
+    same_run(first, second, model_a, model_b)
 
 
 def test_resume_equals_one_run_in_deterministic_mode(gpu_digits, tmp_path):
@@ -73,4 +64,4 @@ def test_resume_equals_one_run_in_deterministic_mode(gpu_digits, tmp_path):
     assert partial.interrupted and partial.stopped_at == 13
     resumed_model = StopsAt().to("cuda")
     resumed = stop_fit(resumed_model, gpu_digits, gpu_digits, deterministic=True, checkpoint=path, resume=True)
-    same(reference, resumed, whole, resumed_model)
+    same_run(reference, resumed, whole, resumed_model)
