@@ -2,8 +2,11 @@
 
 Each notebook that holds a headline run is executed with papermill (full profile, SEED overridden, its
 figures in a temporary LABKIT_FIGURES) for seeds 0, 1, 2; the test accuracy of each headline run is read from
-the metrics.json that run wrote. The table gives the mean and the range (min-max) per run. Slow (about an
-hour on a 2-core CPU), so it is not part of `python -m bench`; run `python -m bench.seed_spread`.
+the metrics.json that run wrote. The table gives the mean and the range (min-max) per run. Slow (about half
+an hour per seed on a 2-core CPU), so it is not part of `python -m bench`; run `python -m bench.seed_spread`.
+`--committed` takes the committed reference run (figures/<notebook>/metrics.json, the seed it ran with) as one
+of the seeds instead of running it again, but only when it ran on this machine's kind (same CPU model and
+capability, same GPU or none) with labkit's current code: a seed from another machine is another experiment.
 """
 
 from __future__ import annotations
@@ -48,6 +51,24 @@ def run_notebook(notebook: str, seed: int, folder: Path) -> dict:
     return json.loads((figures / notebook / "metrics.json").read_text())
 
 
+def committed_accuracies(notebooks=tuple(HEADLINE_RUNS), figures: Path = ROOT / "figures"):
+    """{(notebook, run): {seed: accuracy}} of the committed reference runs made on this machine's kind with
+    labkit's current code; a notebook whose reference run was made elsewhere, or is stale, is left out."""
+    from labkit.env import machine
+    from labkit.records import code_hash
+
+    here, accuracies = machine(), {}
+    for notebook in notebooks:
+        metrics = json.loads((figures / notebook / "metrics.json").read_text())
+        kind = {key: metrics["machine"].get(key) for key in ("cpu", "cpu_capability", "gpu")}
+        if kind != {key: here.get(key) for key in kind} or metrics.get("labkit_code_hash") != code_hash():
+            print(f"{notebook}: the committed run is from another machine or code version; not used", flush=True)
+            continue
+        for run in HEADLINE_RUNS[notebook]:
+            accuracies.setdefault((notebook, run), {})[metrics["seed"]] = metrics["runs"][run]["test_accuracy"]
+    return accuracies
+
+
 def spread_table(accuracies: dict[tuple[str, str], dict[int, float]]) -> str:
     """Markdown: one row per (notebook, run) with the test accuracy of every seed, the mean and the range."""
     seeds = sorted({seed for by_seed in accuracies.values() for seed in by_seed})
@@ -87,9 +108,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--notebooks", nargs="+", choices=list(HEADLINE_RUNS), default=list(HEADLINE_RUNS))
+    parser.add_argument("--committed", action="store_true",
+                        help="use the committed reference run as its seed's row (same machine kind and code only)")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave bench/results.md alone")
     args = parser.parse_args(argv)
-    table = spread_table(collect(args.seeds, args.notebooks))
+    accuracies = committed_accuracies(args.notebooks) if args.committed else {}
+    done = {seed for by_seed in accuracies.values() for seed in by_seed}
+    for key, by_seed in collect([s for s in args.seeds if s not in done], args.notebooks).items():
+        accuracies.setdefault(key, {}).update(by_seed)
+    table = spread_table(accuracies)
     print(table)
     if not args.no_write:
         append_to_results(table)

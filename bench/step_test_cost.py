@@ -28,15 +28,14 @@ import time
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from bench.common import SEED, cli, device_label, devices, mnist, number, synchronize
 from labkit import Augment, PairSet, RandomPairs, fit, models, seed_everything
 from labkit.data import batches
 from labkit.env import cpu_capability, cpu_model, precision_name, resolve_bf16
-from labkit.evaluate import autocast, prepare
 from labkit.optim import make_optimizer, make_scheduler
-from labkit.steps import ONE_TEST_BATCH, WHOLE_TEST_SET, StepTest
+from labkit.steps import ONE_TEST_BATCH, WHOLE_SET_SHARE, WHOLE_TEST_SET, StepTest, choose_step_test
+from labkit.train import draw_epoch, training_step
 
 BATCH = 128
 WARMUP_STEPS, TIMED_STEPS, WHOLE_SET_TIMES = 5, 20, 2
@@ -85,7 +84,7 @@ class FitStep:
 
     def epoch(self):
         """An epoch's mini-batches as fit draws them (fresh pairs from a RandomPairs every epoch)."""
-        epoch_set = self.train.for_epoch(self.generator) if hasattr(self.train, "for_epoch") else self.train
+        epoch_set, _ = draw_epoch(self.train, self.generator)
         return batches(epoch_set, BATCH, shuffle=True, augment=self.augment, generator=self.generator)
 
     def __call__(self) -> torch.Tensor:
@@ -95,15 +94,8 @@ class FitStep:
             self.batches = self.epoch()
             batch = next(self.batches)
         inputs, targets = batch
-        with autocast(self.device, self.bf16):
-            logits = self.model(*prepare(inputs, True))
-        loss = F.cross_entropy(logits.float(), targets)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        if self.scheduler is not None and self.per_batch:
-            self.scheduler.step()
-        return loss
+        return training_step(self.model, self.optimizer, inputs, targets, device=self.device, bf16=self.bf16,
+                             scheduler=self.scheduler, per_batch=self.per_batch)
 
 
 def timed(work, device: torch.device) -> float:
@@ -186,7 +178,9 @@ def reading(table: pd.DataFrame) -> str:
                      f"{row['step test / train step']:.0%} to a {number(row['train step ms'])} ms training step "
                      f"(the two together {number(with_test)} ms; fit's own step, timed in a separate run, "
                      f"{number(row['fit step ms'])} ms); the whole test set of {row['test items']:,} items every "
-                     f"step would cost {row['whole set / train step']:.1f} training steps")
+                     f"step would cost {row['whole set / train step']:.1f} training steps, so labkit's rule "
+                     f"(the whole set only at most {WHOLE_SET_SHARE:.0%} of a step) picks "
+                     f"{choose_step_test(row['train step ms'], row['whole set ms'])}")
     lines = [machine_line(), "No goal set; measured: " + "; ".join(parts) + "."]
     if (table["steps timed"] < TIMED_STEPS).any():
         lines.append("--quick: a step or two only; the numbers mean nothing.")

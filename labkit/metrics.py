@@ -1,4 +1,4 @@
-"""Metrics as data: confusion matrix, per-class accuracy, classification report, ROC.
+"""Metrics as data: confusion matrix, per-class accuracy, classification report, ROC, accuracy intervals.
 
 Every function takes 1-D integer predictions and targets (torch tensors on any
 device, NumPy arrays or lists) and returns a pandas DataFrame; plots.py draws them.
@@ -157,3 +157,22 @@ def positive_fraction_per_batch(targets, batch_size: int) -> np.ndarray:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     starts = np.arange(0, len(targets), batch_size)
     return np.add.reduceat(targets, starts) / np.diff(np.append(starts, len(targets)))
+
+
+def accuracy_interval(accuracy: float, count: int, z: float = 1.96) -> float:
+    """Half-width of the 95% interval (z = 1.96) of an accuracy measured on `count` items: z * sqrt(a(1 - a) / n).
+
+    The normal approximation to the binomial: how far the accuracy could move from sampling alone, had
+    another `count` items of the same kind been measured.
+    """
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy must be in [0, 1], got {accuracy!r}")
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ValueError(f"count must be a positive int (the items measured), got {count!r}")
+    return z * float(np.sqrt(accuracy * (1 - accuracy) / count))
+
+
+def separated(first: float, second: float, count: int) -> bool:
+    """True when two accuracies, each measured on `count` items, differ by more than their two 95% intervals
+    together: only then is one ranked above the other, else the gap may be sampling noise."""
+    return abs(first - second) > accuracy_interval(first, count) + accuracy_interval(second, count)

@@ -2,7 +2,8 @@
 
     make_pairs(labels, ...)   index pairs (P, 2) into an image pool + targets (P,): built, balanced, ordered
     PairSet.build(images)     a fixed pair set; batch() gathers both images by index on the device
-    RandomPairs(images, n)    fresh random pairs every epoch (for_epoch), a fixed one for the final measurement
+    RandomPairs(images, n)    fresh random pairs every epoch (for_epoch), a fixed one for the final measurement;
+                              trained_pairs(history.epoch_seeds): the pairs a run trained on
     RandomPairs.split(f)      (training RandomPairs, validation PairSet) over disjoint images of the pool
 
 Pairs are indices, never image copies: the 3.6 million exhaustive pairs of a 6,000-image pool are
@@ -278,10 +279,27 @@ class RandomPairs:
         return PairSet.build(self.images, mode="sampled", count=self.pairs_per_epoch, order=self.order,
                              positive_fraction=self.positive_fraction, seed=seed, name=f"{self.images.name} pairs")
 
-    def for_epoch(self, generator: torch.Generator | None = None) -> PairSet:
-        """New pairs, seeded from `generator` (any device; None: torch's global generator)."""
+    def epoch_seed(self, generator: torch.Generator | None = None) -> int:
+        """The seed of one epoch's pairs, drawn from `generator` (any device; None: torch's global generator)."""
         device = generator.device if generator is not None else "cpu"
-        return self.sample(int(torch.randint(2**62, (1,), generator=generator, device=device)))
+        return int(torch.randint(2**62, (1,), generator=generator, device=device))
+
+    def for_epoch(self, generator: torch.Generator | None = None) -> PairSet:
+        """New pairs, seeded from `generator`: `sample(epoch_seed(generator))`, as fit draws each epoch's."""
+        return self.sample(self.epoch_seed(generator))
+
+    def trained_pairs(self, epoch_seeds) -> PairSet:
+        """Every pair a run trained on, epoch after epoch: the History's `epoch_seeds` drawn again, in order.
+
+        Its `counts()` are the composition of what the network saw (a pair can recur between epochs).
+        """
+        epoch_seeds = list(epoch_seeds)
+        if not epoch_seeds:
+            raise ValueError("epoch_seeds is empty: pass History.epoch_seeds of a fit run on this RandomPairs")
+        drawn = [self.sample(seed) for seed in epoch_seeds]
+        return PairSet(self.images, torch.cat([epoch.pairs for epoch in drawn]),
+                       torch.cat([epoch.targets for epoch in drawn]),
+                       name=f"{self.images.name} pairs of {len(drawn)} epoch(s)")
 
     def evaluation_set(self) -> PairSet:
         """A fixed sample of the same size (from `seed`), to measure the final train accuracy."""

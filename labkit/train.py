@@ -76,7 +76,9 @@ class History:
     `train_seconds` is the wall time of the training loop, including the per-step and periodic test
     measurements (they are part of what a student waits for), excluding the final measurements.
     `interrupted` says the run was stopped (the stop button, Ctrl-C); `stopped_at` is its last
-    completed step. `settings` holds the values fit ran with, as plain data.
+    completed step. `settings` holds the values fit ran with, as plain data. `epoch_seeds`: for a training
+    set that draws fresh items every epoch (RandomPairs), the seed of each epoch's draw, so that
+    `train.trained_pairs(history.epoch_seeds)` gives back exactly what the network was trained on.
     """
 
     label: str
@@ -93,6 +95,7 @@ class History:
     stopped_at: int = 0
     precision: str = "fp32"
     deterministic: bool = False
+    epoch_seeds: list = field(default_factory=list, repr=False)
 
     def record(self) -> dict:
         """This run as one `runs` entry of metrics.json."""
@@ -180,7 +183,7 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer="ada
     step on the CPUs and the GPU measured, see labkit.steps.StepTest). Every `eval_every` steps and after
     the last, the whole test set and the validation set `val` (an ImageSet or PairSet, or None) are
     measured too. At the end: loss and accuracy on the whole training set (no augmentation;
-    `train.evaluation_set()` for a set that draws fresh items each epoch with `for_epoch(generator)`), the
+    `train.evaluation_set()` for a set that draws fresh items each epoch, RandomPairs), the
     test set and the validation set.
 
     optimizer: "adam", "adamw", "sgd", "adadelta", "rmsprop", an Optimizer built on model.parameters(),
@@ -247,6 +250,31 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer="ada
     return run.finish()
 
 
+def draw_epoch(train_set, generator: torch.Generator):
+    """(the set one epoch trains on, the seed it was drawn with): fresh items from a set that draws them every
+    epoch (`epoch_seed` and `sample`, as RandomPairs), else (the set itself, None)."""
+    if hasattr(train_set, "epoch_seed"):
+        seed = train_set.epoch_seed(generator)
+        return train_set.sample(seed), seed
+    return train_set, None
+
+
+def training_step(model: nn.Module, optimizer, inputs, targets, *, device: torch.device, bf16: bool,
+                  channels_last: bool = True, weight: torch.Tensor | None = None, scheduler=None,
+                  per_batch: bool = False) -> torch.Tensor:
+    """One mini-batch as fit trains it: forward under autocast, cross-entropy (class `weight`), backward, the
+    optimizer's step and, when the schedule is per batch, the schedule's. Returns the loss (not synchronised)."""
+    with autocast(device, bf16):
+        logits = model(*prepare(inputs, channels_last))
+    loss = F.cross_entropy(logits.float(), targets, weight=weight)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if scheduler is not None and per_batch:
+        scheduler.step()
+    return loss
+
+
 class _Run:
     """One fit call's state; `train` is the loop, the other methods the parts it calls."""
 
@@ -263,6 +291,7 @@ class _Run:
         self.device = train_set.device
         self.log = StepLog(self.total_steps, self.steps_per_epoch, self.device, label, settings["lr"])
         self.epoch, self.batches_done = 0, 0  # the epoch in progress (0-based) and its steps done
+        self.epoch_seeds: list[int] = []  # the seed of each epoch's fresh draw (RandomPairs), else empty
         self.epoch_start_state = generator.get_state()
         self.seconds_before = 0.0  # training time of the sessions before a resume
         self.started = time.perf_counter()
@@ -282,6 +311,7 @@ class _Run:
         self.seconds_before = state["history"]["train_seconds"]
         self.epoch, self.batches_done = state["epoch_in_progress"], state["batches_done"]
         self.epoch_start_state = state["epoch_generator_state"]
+        self.epoch_seeds = list(state.get("epoch_seeds", []))
         self.generator.set_state(self.epoch_start_state)
         set_rng_state(state["rng"], self.device)
         self.step_test.scope = state["step_test"]
@@ -317,23 +347,18 @@ class _Run:
     def epoch_batches(self, skip: int):
         """This epoch's mini-batches, drawn with the training generator. The first `skip` (done before a
         resume) are drawn again but not trained on, so the generator advances exactly as in one run."""
-        epoch_set = self.train_set.for_epoch(self.generator) if hasattr(self.train_set, "for_epoch") \
-            else self.train_set
+        epoch_set, seed = draw_epoch(self.train_set, self.generator)
+        if seed is not None:
+            self.epoch_seeds[self.epoch:] = [seed]  # a resumed epoch draws its seed again: replace, never add
         for index, batch in enumerate(batches(epoch_set, self.batch_size, shuffle=self.shuffle,
                                               augment=self.augment, generator=self.generator)):
             if index >= skip:
                 yield batch
 
     def train_step(self, inputs, targets) -> torch.Tensor:
-        with autocast(self.device, self.bf16):
-            logits = self.model(*prepare(inputs, self.channels_last))
-        loss = F.cross_entropy(logits.float(), targets, weight=self.weight)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        if self.scheduler is not None and self.per_batch:
-            self.scheduler.step()
-        return loss
+        return training_step(self.model, self.optimizer, inputs, targets, device=self.device, bf16=self.bf16,
+                             channels_last=self.channels_last, weight=self.weight, scheduler=self.scheduler,
+                             per_batch=self.per_batch)
 
     def elapsed(self) -> float:
         return self.seconds_before + time.perf_counter() - self.started
@@ -384,7 +409,8 @@ class _Run:
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "epoch": self.log.steps // self.steps_per_epoch, "step": self.log.steps,
             "epoch_in_progress": self.epoch, "batches_done": self.batches_done,
-            "epoch_generator_state": self.epoch_start_state, "rng": rng_state(self.device),
+            "epoch_generator_state": self.epoch_start_state, "epoch_seeds": list(self.epoch_seeds),
+            "rng": rng_state(self.device),
             "history": {"columns": self.log.columns, "train_seconds": self.elapsed()},
             "settings": self.settings, "step_test": self.step_test.scope, "interrupted": interrupted})
 
@@ -424,4 +450,4 @@ class _Run:
         seconds = self.elapsed() if train_seconds is None else train_seconds
         return History(self.label, self.settings["model"], self.settings["parameters"], self.epochs, self.log.frame(),
                        final or {}, seconds, test, val, self.settings, self.interrupted, self.log.steps,
-                       self.settings["precision"], self.settings["deterministic"])
+                       self.settings["precision"], self.settings["deterministic"], list(self.epoch_seeds))

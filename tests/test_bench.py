@@ -111,3 +111,63 @@ def test_step_test_cost_has_both_labs_the_ratios_and_the_cpu(results):
         assert row["step test / train step"] == pytest.approx(row["step test ms"] / row["train step ms"])
         assert row["whole set / train step"] == pytest.approx(row["whole set ms"] / row["train step ms"])
     assert cpu_model() in reading and cpu_capability() in reading
+    assert "labkit's rule" in reading and ("picks one test batch" in reading or "picks whole test set" in reading)
+
+
+def test_time_to_accuracy_reads_each_device_against_its_own_goal():
+    from bench.time_to_accuracy import COLUMNS, reading
+
+    def row(device, seconds):
+        return dict(zip(COLUMNS, [device, "plain_cnn", "float32", 0.99, 100, "3/3", seconds, "", 1500, 4, 0.991,
+                                  0.9925]))
+
+    text = reading(pd.DataFrame([row("cpu (2 threads)", 9.5), row("cuda (NVIDIA H200)", 3.6),
+                                 row("mps", 2.0)])).splitlines()
+    assert text[0].startswith("Goal ≤ 10 s") and ": met" in text[0]
+    assert text[1].startswith("Goal ≤ 1 s") and "not met" in text[1]
+    assert text[2].startswith("No goal for this device") and "measured" in text[2]
+
+
+def test_recipe_choice_takes_the_best_mean_then_the_shorter_then_the_lower_rate():
+    from bench.recipe_choice import STUDIES, chosen
+
+    def row(accuracy, epochs, lr):
+        return {"validation accuracy (mean)": accuracy, "epochs": epochs, "lr": lr}
+
+    assert chosen([row(0.990, 5, 3e-3), row(0.991, 6, 4e-3)])["epochs"] == 6  # best mean wins
+    assert chosen([row(0.9950000001, 6, 4e-3), row(0.995, 5, 4e-3)])["epochs"] == 5  # a tie: the shorter
+    assert chosen([row(0.995, 5, 4e-3), row(0.995, 5, 2e-3)])["lr"] == 2e-3  # then the lower rate
+    assert set(STUDIES) == {"01_cnn", "02_lenet5", "03_resnet", "04_pairs"} and STUDIES["04_pairs"].pairs
+
+
+def test_seed_spread_table_has_every_seed_the_mean_and_the_range():
+    from bench.seed_spread import spread_table
+
+    table = spread_table({("01_cnn", "plain_cnn"): {0: 0.9927, 1: 0.9921, 2: 0.9933}}).splitlines()
+    assert table[0] == "| notebook | run | seed 0 | seed 1 | seed 2 | mean | range |"
+    assert table[2] == "| 01_cnn | plain_cnn | 0.9927 | 0.9921 | 0.9933 | 0.9927 | 0.9921-0.9933 |"
+
+
+def test_seed_spread_uses_a_committed_run_only_from_this_machine_kind_and_code(tmp_path):
+    import json
+
+    from bench.seed_spread import committed_accuracies
+    from labkit.env import machine
+    from labkit.records import code_hash
+
+    def write(notebook, cpu, code):
+        folder = tmp_path / notebook
+        folder.mkdir()
+        runs = {"plain_cnn": {"test_accuracy": 0.9927}, "plain_cnn_rotation": {"test_accuracy": 0.9937},
+                "resnet": {"test_accuracy": 0.9965}}
+        (folder / "metrics.json").write_text(json.dumps({"seed": 0, "runs": runs, "labkit_code_hash": code,
+                                                         "machine": {**machine(), "cpu": cpu}}))
+
+    write("01_cnn", machine()["cpu"], code_hash())
+    write("03_resnet", "another CPU", code_hash())
+    assert committed_accuracies(("01_cnn", "03_resnet"), tmp_path) == {
+        ("01_cnn", "plain_cnn"): {0: 0.9927}, ("01_cnn", "plain_cnn_rotation"): {0: 0.9937}}
+    (tmp_path / "01_cnn" / "metrics.json").unlink()
+    (tmp_path / "01_cnn").rmdir()
+    write("01_cnn", machine()["cpu"], "an older code hash")
+    assert committed_accuracies(("01_cnn",), tmp_path) == {}

@@ -98,3 +98,20 @@ def test_hardest_digit_pairs_ranks_each_unordered_pair_once():
     assert hardest["error rate"].tolist() == pytest.approx([1.0, 2 / 3])
     with pytest.raises(ValueError, match="top must be a positive int"):
         hardest_digit_pairs(error_rate_by_digit_pair(digit_pairs, targets, predictions), top=0)
+
+
+def test_accuracy_interval_is_the_binomial_normal_approximation():
+    assert metrics.accuracy_interval(0.5, 100) == pytest.approx(1.96 * 0.05)
+    assert metrics.accuracy_interval(0.99, 10_000) == pytest.approx(1.96 * (0.99 * 0.01 / 10_000) ** 0.5)
+    assert metrics.accuracy_interval(1.0, 50) == 0.0
+    for accuracy, count, named in ((1.2, 10, "accuracy"), (0.5, 0, "count"), (0.5, 2.5, "count"),
+                                   (0.5, True, "count")):
+        with pytest.raises(ValueError, match=named):
+            metrics.accuracy_interval(accuracy, count)
+
+
+def test_separated_only_outside_both_intervals():
+    # on 5,000 items, 0.99 and 0.98 have intervals of about 0.0028 and 0.0039: a gap of 0.01 separates them
+    assert metrics.separated(0.99, 0.98, 5_000) and metrics.separated(0.98, 0.99, 5_000)
+    assert not metrics.separated(0.99, 0.988, 5_000)  # two-tenths of a point: inside the intervals
+    assert not metrics.separated(0.99, 0.98, 100)  # the same gap on 100 items is noise

@@ -257,6 +257,19 @@ def test_random_pairs_fresh_each_epoch():
     assert batch[0][0].shape == (32, 1, 28, 28)
 
 
+def test_trained_pairs_draw_the_epochs_again_in_order():
+    images = tiny_images(per_digit=30)
+    training = RandomPairs(images, pairs_per_epoch=100, seed=0)
+    generator = torch.Generator().manual_seed(1)
+    seeds = [training.epoch_seed(generator) for _ in range(3)]
+    trained = training.trained_pairs(seeds)
+    assert len(trained) == 300 and trained.counts()["pairs"].tolist() == [150, 150]
+    assert torch.equal(trained.pairs[100:200], training.sample(seeds[1]).pairs)
+    assert trained.counts(by_digit=True)["same"].sum() == 150
+    with pytest.raises(ValueError, match="epoch_seeds is empty"):
+        training.trained_pairs([])
+
+
 def test_random_pairs_rejects_bad_requests_at_once():
     with pytest.raises(ValueError, match="count, a positive int"):
         RandomPairs(tiny_images(), pairs_per_epoch=0)

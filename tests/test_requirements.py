@@ -48,7 +48,8 @@ def good_facts(notebook: str) -> Facts:
                                "siamese_report_001_labels": run(0.502, [0.3, 0.7])},
     }.get(notebook, {})
     pair_sets = {
-        "04_pairs": {"train_epoch": pairs(), "test": pairs(), "test_exhaustive": pairs(99_000)},
+        "04_pairs": {"train_epoch": pairs(), "trained": pairs(480_000), "test": pairs(),
+                     "test_exhaustive": pairs(99_000)},
         "05_pair_data_study": {"shuffled": pairs(), "sorted": pairs(sorted=True), "imbalanced": pairs(1000, 0.9),
                                "test": pairs(500)},
     }.get(notebook, {})
@@ -82,7 +83,9 @@ BREAKS = [
     ("04_pairs", "train_pool_composition", lambda f: f.sets["train_pool"].update(class_counts=[601] + [600] * 9)),
     ("04_pairs", "test_pool_composition", lambda f: f.sets["test_pool"].update(class_counts=[99] + [100] * 9)),
     ("04_pairs", "pairs_balanced", lambda f: f.pair_sets["test"].update(fraction_same=0.501)),
-    ("04_pairs", "no_self_pairs", lambda f: f.pair_sets["train_epoch"].update(self_pairs=1)),
+    ("04_pairs", "no_self_pairs", lambda f: f.pair_sets["trained"].update(self_pairs=1)),
+    ("04_pairs", "pairs_balanced", lambda f: f.pair_sets["trained"].update(fraction_same=0.4999)),
+    ("04_pairs", "no_duplicate_pairs", lambda f: f.pair_sets["train_epoch"].update(duplicates=2)),
     ("04_pairs", "targets_match_digits", lambda f: f.pair_sets["test_exhaustive"].update(targets_match_labels=False)),
     ("04_pairs", "no_duplicate_pairs", lambda f: f.pair_sets["test"].update(duplicates=1)),
     ("04_pairs", "losses_every_batch", lambda f: f.histories["two_channel"].__setitem__(

@@ -255,6 +255,7 @@ def same_run(first, second, model_a, model_b):
     columns = [c for c in HISTORY_COLUMNS if c != "seconds"]
     pd.testing.assert_frame_equal(first.frame[columns], second.frame[columns])
     assert first.final == second.final
+    assert first.epoch_seeds == second.epoch_seeds
     for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()):
         assert torch.equal(a, b)
 
@@ -299,6 +300,30 @@ def test_stop_at_an_epoch_end_by_signal_then_resume_equals_one_run(tiny_digits, 
     resumed_model = StopsAt(inputs=2)
     resumed = stop_fit(resumed_model, pairs, test, scheduler="cosine", checkpoint=path, resume=True)
     same_run(reference, resumed, whole, resumed_model)
+    assert len(reference.epoch_seeds) == 3 and len(set(reference.epoch_seeds)) == 3  # one fresh draw per epoch
+
+
+def test_trained_pairs_are_the_pairs_fit_trained_on(tiny_digits, monkeypatch):
+    import labkit.train
+    from labkit.pairs import RandomPairs
+
+    seen = []
+
+    def recording(data, *args, **options):  # fit's batches(), noting each epoch's set
+        seen.append(data)
+        return batches(data, *args, **options)
+
+    batches = labkit.train.batches
+    monkeypatch.setattr(labkit.train, "batches", recording)
+    pairs = RandomPairs(tiny_digits, 96, seed=3)
+    history = fit(StopsAt(inputs=2), pairs, pairs.evaluation_set(), epochs=2, lr=1e-3, batch_size=32, seed=5,
+                  live=False, progress=False)
+    trained = pairs.trained_pairs(history.epoch_seeds)
+    assert len(seen) == 2 and len(trained) == 2 * 96
+    assert torch.equal(trained.pairs, torch.cat([epoch.pairs for epoch in seen]))
+    assert torch.equal(trained.targets, torch.cat([epoch.targets for epoch in seen]))
+    assert not torch.equal(seen[0].pairs, seen[1].pairs)  # fresh pairs each epoch
+    assert fit(StopsAt(), tiny_digits, tiny_digits, epochs=1, lr=1e-3, live=False, progress=False).epoch_seeds == []
 
 
 def test_second_interrupt_while_finishing_propagates(tiny_digits, monkeypatch):
