@@ -103,3 +103,36 @@ def test_the_scan_finds_a_typed_accuracy(tmp_path):
     found = typed_numbers(path)
     assert "99.43%" in found[2] and "8" not in found[2]
     assert found[3] == ["4.7"]
+
+
+def hidden_prose(path: Path) -> list[int]:
+    """Code cells that call prose.show anywhere but as the cell's last expression: its Markdown would never render
+    (show returns the text; only a cell's last value is displayed)."""
+    import ast
+
+    hidden = []
+    for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code" or "prose.show(" not in source(cell):
+            continue
+        body = ast.parse(source(cell)).body
+        shown = [node for node in ast.walk(ast.Module(body=body[:-1], type_ignores=[]))
+                 if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "show"]
+        last = body[-1] if body else None
+        if shown or not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+                         and getattr(last.value.func, "attr", None) == "show"):
+            hidden.append(index)
+    return hidden
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_prose_show_is_its_cells_last_value(path):
+    assert hidden_prose(path) == [], f"{path.name}: prose.show not the last value of these cells: it never renders"
+
+
+def test_the_check_finds_prose_that_never_renders(tmp_path):
+    cells = [{"cell_type": "code", "source": ['text = lk.prose.show("""{a}""", a=1)\n', "table\n"]},
+             {"cell_type": "code", "source": ['x = 1\n', 'lk.prose.show("""{a}""", a=x)\n']},
+             {"cell_type": "code", "source": ['lk.prose.show("""{a}""", a=1)\n', "print(2)\n"]}]
+    path = tmp_path / "99_made_up.ipynb"
+    path.write_text(json.dumps({"cells": cells}))
+    assert hidden_prose(path) == [0, 2]
