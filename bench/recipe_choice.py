@@ -52,20 +52,19 @@ STUDIES = {
 }
 
 
-def split(study: Study, device: torch.device):
-    """(training data, validation data) of a study; the validation part is held out of the training data."""
+def split(study: Study, device: torch.device, seed: int):
+    """(training data, validation data) of a study; the validation part (fixed, seed 0) is held out of the training
+    data, and a pair study's training pairs are drawn with `seed`."""
     if study.pairs:
         pool = mnist(True, str(device)).subset(POOL_FRACTION, seed=0)
-        return RandomPairs(pool, pairs_per_epoch=PAIRS_PER_EPOCH, seed=0).split(
+        return RandomPairs(pool, pairs_per_epoch=PAIRS_PER_EPOCH, seed=seed).split(
             POOL_VALIDATION_FRACTION, seed=0, validation_pairs=VALIDATION_PAIRS)
     return mnist(True, str(device)).split(VALIDATION_FRACTION, seed=0)
 
 
 def score(study: Study, device: torch.device, network: str, lr: float, epochs: int, seed: int) -> tuple[float, float]:
     """(validation accuracy, train seconds) of one network trained with one candidate recipe and seed."""
-    training, validation = split(study, device)
-    if study.pairs:
-        training = RandomPairs(training.images, pairs_per_epoch=PAIRS_PER_EPOCH, seed=seed)  # fresh pairs per seed
+    training, validation = split(study, device, seed)
     model = models.build(network, seed=seed).to(device)
     history = fit(model, training, validation, epochs=epochs, lr=lr, batch_size=128, seed=seed,
                   augment=study.augment, live=False, progress=False)
