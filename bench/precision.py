@@ -43,11 +43,14 @@ def first_batch(pairs: bool, device: torch.device):
 
 
 class Trainer:
-    """One model, its Adam and a batch, in one precision; `step()` returns the seconds of one training step."""
+    """One model, its Adam and a batch, in one precision (eager or compiled); `step()` returns the seconds of one
+    training step."""
 
-    def __init__(self, model_name: str, device: torch.device, bf16: bool):
+    def __init__(self, model_name: str, device: torch.device, bf16: bool, compiled: str | None = None):
         seed_everything(SEED)
         self.model = models.build(model_name).to(device).to(memory_format=torch.channels_last).train()
+        if compiled:  # torch.compile in this mode ("default", "reduce-overhead"): the first step pays the compilation
+            self.model = torch.compile(self.model, mode=compiled)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
         inputs, self.targets = first_batch(getattr(self.model, "num_inputs", 1) == 2, device)
         self.inputs = prepare(inputs, channels_last=True)

@@ -5,9 +5,10 @@ Conventional: `torchvision.datasets.MNIST` with `ToTensor` + `Normalize` per ite
 labkit, every configuration through `fit` on the same model and the same seed:
 
 - same settings: batch 64, float32, NCHW; only the data path and the loop differ;
-- default recipe: batch 128, channels_last, and bf16 autocast for the ResNet (fit's own default on CUDA);
-- recipe with bf16 (LeNet-5 and the plain CNN on the CPU): the default recipe plus bf16 autocast, as
-  notebooks 03-05 set it; it pays on CPUs with native bf16 instructions.
+- default recipe: batch 128, channels_last, and fit's `bf16="auto"`: bf16 autocast on a CPU with native
+  bf16 instructions, float32 on a GPU and elsewhere (the precision it picked is in the row's name);
+- the default recipe in the other precision, beside it: bf16 autocast where "auto" picked float32, and
+  float32 where it picked bf16.
 
 Every side makes the same fixed number of steps (fewer for the ResNet). `fit` runs one epoch over a
 seeded random `steps x batch` images of the 60,000 (so exactly `steps` steps) with no periodic
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 from bench.common import QUICK_REPEATS, REPEATS, SEED, cli, device_label, devices, interleaved, mnist, synchronize
 from labkit import ImageSet, fit, models, seed_everything
 from labkit.data import MEAN, STD, data_root
+from labkit.env import resolve_bf16
 
 STEPS = {"plain_cnn": 200, "lenet5": 200, "resnet": 50}  # the ResNet's step is ~10x the plain CNN's
 QUICK_STEPS = 2
@@ -43,12 +45,13 @@ CONVENTIONAL = "conventional: DataLoader, per-item transforms, fp32 NCHW"
 SAME = "labkit fit, same settings (batch 64, fp32, NCHW)"
 
 
-WITH_BF16 = f"labkit fit, recipe with bf16 autocast (batch {RECIPE_BATCH}, channels_last, bf16)"
 
 
-def recipe_name(model: str, device: torch.device) -> str:
-    bf16 = model == "resnet" or device.type == "cuda"
-    return f"labkit fit, default recipe (batch {RECIPE_BATCH}, channels_last{', bf16' if bf16 else ''})"
+def recipe_name(bf16: bool, default: bool) -> str:
+    precision = "bf16 autocast" if bf16 else "float32"
+    if default:
+        return f"labkit fit, default recipe (batch {RECIPE_BATCH}, channels_last, auto: {precision})"
+    return f"labkit fit, other precision (batch {RECIPE_BATCH}, channels_last, {precision})"
 
 
 def conventional_dataset():
@@ -92,7 +95,7 @@ def sample(train: ImageSet, count: int) -> ImageSet:
 
 
 def labkit_run(model_name: str, train: ImageSet, probe: ImageSet, batch_size: int, channels_last: bool,
-               bf16: bool | None) -> float:
+               bf16: bool) -> float:
     """fit's own training-loop seconds for one epoch over `train` (see the module docstring)."""
     seed_everything(SEED)
     model = models.build(model_name)
@@ -109,10 +112,10 @@ def measure(model_name: str, device: torch.device, dataset, quick: bool) -> list
     repeats = QUICK_REPEATS if quick else REPEATS
     train, test = mnist(True, str(device)), mnist(False, str(device))
     probe = test.subset(0.01, seed=SEED)  # 100 images: the one evaluation fit does at its last step stays tiny
-    recipe_bf16 = True if model_name == "resnet" else None  # None: fit's default, bf16 on CUDA only
+    recipe_bf16 = resolve_bf16("auto", device)  # fit's default
     same_set, recipe_set = sample(train, steps * CONVENTIONAL_BATCH), sample(train, steps * RECIPE_BATCH)
     warm_same, warm_recipe = (sample(train, warmup_steps * b) for b in (CONVENTIONAL_BATCH, RECIPE_BATCH))
-    recipe = recipe_name(model_name, device)
+    recipe, other = recipe_name(recipe_bf16, True), recipe_name(not recipe_bf16, False)
     configurations = {  # name: (batch size, timed run, warm-up run)
         CONVENTIONAL: (CONVENTIONAL_BATCH, lambda: conventional_run(model_name, dataset, steps, device),
                        lambda: conventional_run(model_name, dataset, warmup_steps, device)),
@@ -121,10 +124,9 @@ def measure(model_name: str, device: torch.device, dataset, quick: bool) -> list
         recipe: (RECIPE_BATCH, lambda: labkit_run(model_name, recipe_set, probe, RECIPE_BATCH, True, recipe_bf16),
                  lambda: labkit_run(model_name, warm_recipe, probe, RECIPE_BATCH, True, recipe_bf16)),
     }
-    if "bf16" not in recipe:  # the recipe in float32: measure bf16 beside it
-        configurations[WITH_BF16] = (RECIPE_BATCH,
-                                     lambda: labkit_run(model_name, recipe_set, probe, RECIPE_BATCH, True, True),
-                                     lambda: labkit_run(model_name, warm_recipe, probe, RECIPE_BATCH, True, True))
+    configurations[other] = (RECIPE_BATCH,
+                             lambda: labkit_run(model_name, recipe_set, probe, RECIPE_BATCH, True, not recipe_bf16),
+                             lambda: labkit_run(model_name, warm_recipe, probe, RECIPE_BATCH, True, not recipe_bf16))
     timings = interleaved({name: c[1] for name, c in configurations.items()}, repeats,
                           warmups={name: c[2] for name, c in configurations.items()})
     baseline = steps * CONVENTIONAL_BATCH / timings[CONVENTIONAL].median
@@ -152,11 +154,13 @@ def reading(table: pd.DataFrame) -> str:
     lines = []
     for device, rows in table.groupby("device", sort=False):
         parts = []
-        for kind, match in (("default recipe", "default recipe"), ("recipe with bf16", "bf16"),
+        for kind, match in (("default recipe", "default recipe"), ("other precision", "other precision"),
                             ("same settings", "same settings")):
             chosen = rows[rows["configuration"].str.contains(match)]
             verdicts = [f"{model} {speedup:.2f}x {'met' if speedup >= GOAL else 'not met'}"
                         for model, speedup in zip(chosen["model"], chosen["speed-up"])]
+            if kind != "same settings" and len(chosen):  # the precision closes the configuration's name
+                kind += f" ({chosen['configuration'].iloc[0].rsplit(', ', 1)[-1].rstrip(')')})"
             parts.append(f"{kind}: " + ", ".join(verdicts))
         scope = "" if device.startswith("cpu") else " (the goal is stated for the CPU; shown for reference)"
         lines.append(f"Goal ≥ {GOAL:g}x the conventional images/s on {device}{scope}. " + "; ".join(parts) + ".")

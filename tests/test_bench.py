@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 EXPECTED_COLUMNS = {
     "throughput": ["device", "model", "configuration", "batch", "steps", "images/s", "images/s min–max",
                    "speed-up"],
-    "time_to_accuracy": ["device", "model", "precision", "target", "eval every", "runs reaching it",
+    "time_to_accuracy": ["device", "model", "recipe", "precision", "target", "eval every", "runs reaching it",
                          "seconds to target", "seconds min–max", "step", "epoch", "test accuracy there",
                          "final test accuracy"],
     "pairs_build": ["approach", "pairs", "pairs timed", "seconds", "seconds min–max", "set MB", "peak MB",
@@ -61,6 +61,7 @@ def test_throughput_measures_both_labkit_configurations(results):
         kinds = rows["configuration"].tolist()
         assert kinds[0].startswith("conventional") and rows["speed-up"].iloc[0] == 1
         assert any("same settings" in k for k in kinds) and any("default recipe" in k for k in kinds)
+        assert any("other precision" in k for k in kinds)  # the precision "auto" did not pick, beside it
 
 
 def test_notebook_run_succeeds(results):
@@ -114,18 +115,35 @@ def test_step_test_cost_has_both_labs_the_ratios_and_the_cpu(results):
     assert "labkit's rule" in reading and ("picks one test batch" in reading or "picks whole test set" in reading)
 
 
-def test_time_to_accuracy_reads_each_device_against_its_own_goal():
-    from bench.time_to_accuracy import COLUMNS, reading
+def test_time_to_accuracy_reads_each_device_against_its_own_goal_with_its_fastest_float32_recipe():
+    from bench.time_to_accuracy import COLUMNS, CONVENTIONAL, reading
 
-    def row(device, seconds):
-        return dict(zip(COLUMNS, [device, "plain_cnn", "float32", 0.99, 100, "3/3", seconds, "", 1500, 4, 0.991,
-                                  0.9925]))
+    def row(device, recipe, precision, seconds, reached="3/3"):
+        return dict(zip(COLUMNS, [device, "plain_cnn", recipe, precision, 0.99, 100, reached, seconds, "", 1500, 4,
+                                  0.991, 0.9925]))
 
-    text = reading(pd.DataFrame([row("cpu (2 threads)", 9.5), row("cuda (NVIDIA H200)", 3.6),
-                                 row("mps", 2.0)])).splitlines()
-    assert text[0].startswith("Goal ≤ 10 s") and ": met" in text[0]
-    assert text[1].startswith("Goal ≤ 1 s") and "not met" in text[1]
-    assert text[2].startswith("No goal for this device") and "measured" in text[2]
+    cpu, gpu, other = "cpu (2 threads)", "cuda (NVIDIA H200)", "mps"
+    text = reading(pd.DataFrame([
+        row(cpu, "01's recipe", "float32", 32.5), row(cpu, "2 epochs, batch 256", "float32", 9.5),
+        row(cpu, "01's recipe", "bf16 autocast", 8.0),  # faster, but the goal is stated in float32
+        row(cpu, CONVENTIONAL, "float32", 95.0),
+        row(gpu, "01's recipe", "float32", 3.6), row(gpu, "2 epochs, batch 512", "float32", float("nan"), "2/3"),
+        row(gpu, CONVENTIONAL, "float32", 20.0),
+        row(other, "01's recipe", "float32", 2.0), row(other, CONVENTIONAL, "float32", float("nan"), "0/3"),
+    ])).splitlines()
+    assert text[0].startswith("Goal ≤ 10 s") and ": met, fastest float32 recipe 2 epochs, batch 256" in text[0]
+    assert "10.0x faster than the conventional loop (95.0 s)" in text[0] and "bf16 autocast: 8.0 s" in text[0]
+    assert text[1].startswith("Goal ≤ 1 s") and "not met, fastest float32 recipe 01's recipe" in text[1]
+    assert "2 epochs, batch 512, float32: not reached in every run (2/3" in text[1]
+    assert text[2].startswith("No goal for this device") and "measured" in text[2] and "x faster" not in text[2]
+
+
+def test_compile_break_even_is_the_compile_time_over_the_saving_per_step():
+    from bench.compile_payback import break_even
+
+    assert break_even(30.0, eager_ms=20.0, compiled_ms=10.0) == pytest.approx(3000)  # 30 s / 10 ms
+    assert break_even(30.0, eager_ms=10.0, compiled_ms=10.0) == math.inf  # no saving: never pays back
+    assert break_even(30.0, eager_ms=10.0, compiled_ms=12.0) == math.inf
 
 
 def test_recipe_choice_takes_the_best_mean_then_the_shorter_then_the_lower_rate():
@@ -151,6 +169,42 @@ def test_seed_spread_table_has_every_seed_the_mean_and_the_range():
                         "0.9930 | 2 of 3 |")  # 0.9932 passes 0.993 by 2 images, not by the margin of 5
     assert table[3] == ("| 05_pair_data_study | siamese_sorted_pairs | 0.5000 | 0.5000 |  | 0.5000 | 0.5000-0.5000 | "
                         "none |  |")
+
+
+def test_seed_spread_appends_its_section_to_the_results(tmp_path):
+    from bench.seed_spread import append_to_results, spread_table
+
+    table = spread_table({("03_resnet", "resnet"): {0: 0.9962, 2: 0.9958}})
+    lines = table.splitlines()
+    assert lines[0].startswith("| notebook | run | seed 0 | seed 2 | mean |")  # only the seeds that ran
+    assert lines[2] == "| 03_resnet | resnet | 0.9962 | 0.9958 | 0.9960 | 0.9958-0.9962 | 0.9960 | 0 of 2 |"
+    results = tmp_path / "results.md"
+    results.write_text("# Benchmarks\n")
+    append_to_results(table, results)
+    assert results.read_text().startswith("# Benchmarks\n\n## Seed spread\n") and table in results.read_text()
+
+
+def test_float32_targets_reads_every_accuracy_requirement_against_its_margin():
+    from bench.float32_targets import accuracy_rows, check_summary, reading, tables
+
+    def metrics(resnet, precision):
+        return {"runs": {name: {"test_accuracy": value, "precision": precision} for name, value in
+                         {"resnet": resnet, "resnet_baseline": 0.99}.items()},
+                "checks": [{"id": "resnet_accuracy", "status": "PASS" if resnet >= 0.996 else "FAIL"},
+                           {"id": "variations_compared", "status": "PASS"}], "wall_seconds": 900.0}
+
+    committed, float32 = metrics(0.9965, "bf16"), metrics(0.9962, "fp32")  # passes 0.996, but by 2 images
+    rows = accuracy_rows("03_resnet", float32, committed)
+    assert [(r["run"], r["committed"], r["float32"], r["target"], r["clears by margin"]) for r in rows] == [
+        ("resnet", 0.9965, 0.9962, 0.996, False)]
+    summary = check_summary("03_resnet", float32)
+    assert summary["requirements passed"] == "2 of 2" and summary["failed"] == "none"
+    text = tables(rows, [summary])
+    assert "| 03_resnet | resnet | 0.9965 (bf16) | 0.9962 | 0.9960 | NO |" in text
+    short = "not every target cleared by the margin in float32: resnet 0.9962 (target 0.9960)"
+    assert short in reading(rows, [summary])
+    failing = check_summary("03_resnet", metrics(0.9950, "fp32"))
+    assert failing["failed"] == "resnet_accuracy" and "03_resnet: resnet_accuracy" in reading([], [failing])
 
 
 def test_seed_spread_uses_a_committed_run_only_from_this_machine_kind_and_code(tmp_path):

@@ -31,18 +31,3 @@ def test_readme_gives_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
-
-
-def test_seed_spread_table_gives_mean_and_range(tmp_path):
-    from bench.seed_spread import append_to_results, spread_table
-
-    table = spread_table({("01_cnn", "plain_cnn"): {0: 0.9925, 1: 0.9931, 2: 0.9919},
-                          ("03_resnet", "resnet"): {0: 0.9962, 2: 0.9958}})
-    lines = table.splitlines()
-    assert lines[0].startswith("| notebook | run | seed 0 | seed 1 | seed 2 | mean | range |")
-    assert lines[2] == "| 01_cnn | plain_cnn | 0.9925 | 0.9931 | 0.9919 | 0.9925 | 0.9919-0.9931 | 0.9900 | 3 of 3 |"
-    assert lines[3] == "| 03_resnet | resnet | 0.9962 |  | 0.9958 | 0.9960 | 0.9958-0.9962 | 0.9960 | 0 of 2 |"
-    results = tmp_path / "results.md"
-    results.write_text("# Benchmarks\n")
-    append_to_results(table, results)
-    assert results.read_text().startswith("# Benchmarks\n\n## Seed spread\n") and table in results.read_text()
