@@ -4,13 +4,13 @@ A step is `bench/precision.py`'s: batch 128 of real MNIST (a pair batch for the 
 forward under autocast in the precision `bf16="auto"` picks on the machine, cross-entropy, backward, Adam. The
 eager model and a `torch.compile`d copy (same seed) train side by side, in the default mode and, on a GPU, also
 in "reduce-overhead" (CUDA graphs: one launch replays the step, for steps bound by launches). The compiled
-copy's first step holds the compilation: its compile seconds are that step minus a compiled step's median. After
-warm-up steps, both are timed step by step in turn (a burst of load lands on both). Break-even: the steps after
-which the time saved has paid the compilation (compile seconds / saving per step), against the steps of the
-model's run in its notebook (epochs x 469 steps of 128). A lower bound: fit also runs the model in eval mode
-after every step (the per-step test), a second graph that compiles on its own, and a last batch of another size
-compiles once more. Slow on a 2-core CPU (minutes of compilation), so it is not part of `python -m bench`; run
-`python -m bench.compile_payback`.
+copy's first step holds the compilation (from scratch: inductor's caches are off): its compile seconds are that
+step minus a compiled step's median. After warm-up steps, both are timed step by step in turn (a burst of load
+lands on both). Break-even: the steps after which the time saved has paid the compilation (compile seconds /
+saving per step), against the steps of the model's run in its notebook (epochs x 469 steps of 128). A lower
+bound: fit also runs the model in eval mode after every step (the per-step test), a second graph that compiles
+on its own, and a last batch of another size compiles once more. Slow on a 2-core CPU (minutes of compilation),
+so it is not part of `python -m bench`; run `python -m bench.compile_payback`.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def measure(model_name: str, device: torch.device, mode: str, quick: bool) -> di
     warmup_steps = QUICK_WARMUP_STEPS if quick else WARMUP_STEPS
     timed_steps = QUICK_TIMED_STEPS if quick else TIMED_STEPS
     bf16 = resolve_bf16("auto", device)
-    torch._dynamo.reset()  # every model compiles from scratch
+    torch._dynamo.reset()  # every model and mode compiles from scratch:
+    torch._inductor.config.force_disable_caches = True  # no kernels from an earlier compilation, on disk or not
     eager, compiled = Trainer(model_name, device, bf16), Trainer(model_name, device, bf16, compiled=mode)
     first = compiled.step()  # compiles
     warmups = {"eager": lambda: [eager.step() for _ in range(warmup_steps)],

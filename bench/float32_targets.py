@@ -6,8 +6,9 @@ profile, seed 0, `BF16 = False`, its figures in a temporary LABKIT_FIGURES) on t
 requirement it checked is read from the metrics.json it wrote. The table gives, for each accuracy requirement,
 the test accuracy of the committed reference run (its precision as recorded) and of the float32 run, the target,
 and whether the float32 run clears it by the grading margin (0.05 points); a second table the requirements
-passed per notebook and the notebook's wall time. Slow (about 40 minutes on a 2-core CPU), so it is not part of
-`python -m bench`; run `python -m bench.float32_targets`.
+passed per notebook and the notebook's wall time. Slow (about 50 minutes on a 2-core CPU), so it is not part of
+`python -m bench`; run `python -m bench.float32_targets`. `--profile quick` times the quick profile of the whole
+book in float32 instead (accuracy targets do not apply there; it prints, and writes nothing).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import time
 from pathlib import Path
 
 from bench.seed_spread import MARGIN, ROOT, run_notebook
@@ -72,6 +74,22 @@ def reading(rows: list[dict], summaries: list[dict]) -> str:
             f"five notebooks in float32: {sum(s['seconds'] for s in summaries) / 60:.1f} min.")
 
 
+def time_quick_profile() -> int:
+    """Every notebook (00 too) in the quick profile in float32, one after another: seconds each, kernel start
+    included, and the total, as `python -m labkit grade --execute --profile quick` would spend executing them."""
+    total = 0.0
+    for notebook in ("00_setup_and_data", *NOTEBOOKS):
+        began = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"float32-quick-{notebook}-") as folder:
+            metrics = run_notebook(notebook, SEED, Path(folder), extra={"BF16": False}, profile="quick")
+        seconds = time.perf_counter() - began
+        total += seconds
+        print(f"{notebook}: {seconds:.0f} s, {check_summary(notebook, metrics)['requirements passed']} requirements "
+              f"passed", flush=True)
+    print(f"quick profile in float32, all six notebooks: {total:.0f} s ({total / 60:.1f} min)")
+    return 0
+
+
 def main(argv=None) -> int:
     from labkit.env import machine
     from labkit.records import write_atomically
@@ -79,7 +97,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebooks", nargs="+", choices=NOTEBOOKS, default=list(NOTEBOOKS))
     parser.add_argument("--no-write", action="store_true", help="print the tables, leave bench/results.md alone")
+    parser.add_argument("--profile", choices=("full", "quick"), default="full")
     args = parser.parse_args(argv)
+    if args.profile == "quick":
+        return time_quick_profile()
     rows, summaries = [], []
     for notebook in args.notebooks:
         with tempfile.TemporaryDirectory(prefix=f"float32-{notebook}-") as folder:

@@ -32,12 +32,12 @@ HEADLINE_RUNS = {
 SEEDS = (0, 1, 2)
 
 
-def run_notebook(notebook: str, seed: int, folder: Path, extra: dict | None = None) -> dict:
-    """Execute notebooks/<notebook>.ipynb with SEED=seed (and the parameters in `extra`) in `folder`; return the
-    metrics.json it wrote."""
+def run_notebook(notebook: str, seed: int, folder: Path, extra: dict | None = None, profile: str = "full") -> dict:
+    """Execute notebooks/<notebook>.ipynb in `profile` with SEED=seed (and the parameters in `extra`) in `folder`;
+    return the metrics.json it wrote."""
     import os
 
-    prepared = prepare(ROOT / "notebooks" / f"{notebook}.ipynb", "full", folder / "input",
+    prepared = prepare(ROOT / "notebooks" / f"{notebook}.ipynb", profile, folder / "input",
                        extra={"SEED": seed, **(extra or {})})
     figures = folder / "figures"
     previous = os.environ.get("LABKIT_FIGURES")

@@ -12,9 +12,10 @@ labkit, every configuration through `fit` on the same model and the same seed:
 
 Every side makes the same fixed number of steps (fewer for the ResNet). `fit` runs one epoch over a
 seeded random `steps x batch` images of the 60,000 (so exactly `steps` steps) with no periodic
-evaluation; its time is `History.train_seconds`, which covers the training loop and, at the last
-step, one evaluation of the `test` set passed in: a 100-image probe here, so that is about one
-forward pass of 100 images. fit's final measurement on the whole sets comes after and is not timed.
+evaluation; its time is `History.train_seconds`, which covers the training loop with fit's test loss
+after every step (one test batch, on the CPU and the GPU: here the whole 100-image probe, a forward pass
+of 100 images per step, which the conventional loop does not do) and, at the last step, one evaluation
+of the probe. fit's final measurement on the whole sets comes after and is not timed.
 Reported: median images/s of the runs, min–max, and the speed-up over the conventional loop.
 """
 
