@@ -138,6 +138,15 @@ def test_time_to_accuracy_reads_each_device_against_its_own_goal_with_its_fastes
     assert text[2].startswith("No goal for this device") and "measured" in text[2] and "x faster" not in text[2]
 
 
+def test_time_to_accuracy_takes_the_first_evaluation_at_the_target():
+    from bench.time_to_accuracy import first_hit
+
+    hit = first_hit([1.0, 2.0, 3.0], [100, 200, 300], [1, 1, 2], [0.98, 0.991, 0.995], 0.99, final=0.993)
+    assert hit == {"seconds": 2.0, "step": 200, "epoch": 1, "accuracy": 0.991, "final": 0.993}
+    missed = first_hit([1.0, 2.0], [100, 200], [1, 1], [0.98, 0.989], 0.99, final=0.989)
+    assert math.isnan(missed["seconds"]) and math.isnan(missed["step"]) and missed["final"] == 0.989
+
+
 def test_compile_break_even_is_the_compile_time_over_the_saving_per_step():
     from bench.compile_payback import break_even
 
