@@ -81,6 +81,16 @@ def mnist(train: bool, device: str = "cpu"):
     return load_mnist(train=train, device=torch.device(device))
 
 
+def conventional_mnist(train: bool):
+    """torchvision's MNIST with `ToTensor` + `Normalize` per item: the pipeline most course code starts from."""
+    from torchvision import datasets, transforms
+
+    from labkit.data import MEAN, STD, data_root
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
+    return datasets.MNIST(data_root(), train=train, transform=transform, download=False)
+
+
 def devices() -> list[torch.device]:
     """The CPU (the goals are stated for a 2-core CPU), plus the accelerator when there is one.
 
@@ -171,3 +181,13 @@ def cli(run: Callable[[bool], pd.DataFrame], reading: Callable[[pd.DataFrame], s
     table = run(args.quick)
     print(markdown_table(table))
     print(reading(table))
+
+
+def append_section(results, title: str, script: str, description: str, body: str) -> None:
+    """Append `## title` (the script's name and one-line description, then `body`) to a results file, written
+    whole to a temporary file and then renamed."""
+    from labkit.records import write_atomically
+
+    text = results.read_text() if results.is_file() else ""
+    section = f"\n## {title}\n\n`{script}`: {description}\n\n{body.rstrip()}\n"
+    write_atomically(results, lambda tmp: tmp.write_text(text.rstrip("\n") + "\n" + section))

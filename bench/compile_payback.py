@@ -7,32 +7,35 @@ in "reduce-overhead" (CUDA graphs: one launch replays the step, for steps bound 
 copy's first step holds the compilation (from scratch: inductor's caches are off): its compile seconds are that
 step minus a compiled step's median. After warm-up steps, both are timed step by step in turn (a burst of load
 lands on both). Break-even: the steps after which the time saved has paid the compilation (compile seconds /
-saving per step), against the steps of the model's run in its notebook (epochs x 469 steps of 128). A lower
-bound: fit also runs the model in eval mode after every step (the per-step test), a second graph that compiles
-on its own, and a last batch of another size compiles once more. Slow on a 2-core CPU (minutes of compilation),
-so it is not part of `python -m bench`; run `python -m bench.compile_payback`.
+saving per step), against the steps of the model's run in its notebook (its epochs x steps per epoch, from the
+committed reference run's metrics.json). A lower bound: fit also runs the model in eval mode after every step
+(the per-step test), a second graph that compiles on its own, and a last batch of another size compiles once
+more. Slow on a 2-core CPU (minutes of compilation), so it is not part of `python -m bench`; run `python -m
+bench.compile_payback`.
 """
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
 import torch
 
 from bench.common import cli, device_label, devices, interleaved
-from bench.precision import BATCH, Trainer
+from bench.precision import Trainer
+from bench.seed_spread import ROOT
 from labkit import models
 from labkit.env import precision_name, resolve_bf16
 
 WARMUP_STEPS, TIMED_STEPS = 3, 10
 QUICK_WARMUP_STEPS, QUICK_TIMED_STEPS = 1, 2
 QUICK_MODELS = ("plain_cnn",)
-NOTEBOOK_RUNS = {  # model: (notebook, its EPOCHS parameter); every run trains on 60,000 items an epoch
-    "plain_cnn": ("01_cnn", 6), "lenet5": ("02_lenet5", 8), "lenet5_modern": ("02_lenet5", 8),
-    "resnet": ("03_resnet", 5), "siamese": ("04_pairs", 8), "two_channel": ("04_pairs", 8),
+NOTEBOOK_RUNS = {  # model: (notebook, the run that trains it there)
+    "plain_cnn": ("01_cnn", "plain_cnn"), "lenet5": ("02_lenet5", "lenet5_classic"),
+    "lenet5_modern": ("02_lenet5", "lenet5_modern"), "resnet": ("03_resnet", "resnet"),
+    "siamese": ("04_pairs", "siamese"), "two_channel": ("04_pairs", "two_channel"),
 }
-STEPS_PER_EPOCH = math.ceil(60_000 / BATCH)
 MODES = {"cpu": ("default",), "cuda": ("default", "reduce-overhead")}
 COLUMNS = ["device", "model", "mode", "precision", "steps timed", "eager ms", "compiled ms", "compiled / eager",
            "compile s", "break-even steps", "notebook", "notebook steps", "pays back"]
@@ -42,6 +45,12 @@ def break_even(compile_seconds: float, eager_ms: float, compiled_ms: float) -> f
     """Steps after which the per-step saving has paid the compilation; inf when compiling saves nothing."""
     saving = (eager_ms - compiled_ms) / 1000
     return compile_seconds / saving if saving > 0 else math.inf
+
+
+def notebook_steps(notebook: str, run: str) -> int:
+    """Training steps of `run` in the committed reference run of `notebook` (epochs x steps per epoch)."""
+    settings = json.loads((ROOT / "figures" / notebook / "metrics.json").read_text())["runs"][run]["settings"]
+    return settings["epochs"] * math.ceil(settings["train_size"] / settings["batch_size"])
 
 
 def measure(model_name: str, device: torch.device, mode: str, quick: bool) -> dict:
@@ -57,8 +66,8 @@ def measure(model_name: str, device: torch.device, mode: str, quick: bool) -> di
     timings = interleaved({"eager": eager.step, "compiled": compiled.step}, timed_steps, warmups)
     eager_ms, compiled_ms = timings["eager"].median * 1000, timings["compiled"].median * 1000
     compile_seconds = first - timings["compiled"].median
-    notebook, epochs = NOTEBOOK_RUNS[model_name]
-    steps = epochs * STEPS_PER_EPOCH
+    notebook, run_name = NOTEBOOK_RUNS[model_name]
+    steps = notebook_steps(notebook, run_name)
     even = break_even(compile_seconds, eager_ms, compiled_ms)
     return {"device": device_label(device), "model": model_name, "mode": mode, "precision": precision_name(bf16),
             "steps timed": timed_steps, "eager ms": eager_ms, "compiled ms": compiled_ms,

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import append_section
 from bench.seed_spread import MARGIN, ROOT, run_notebook
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -93,7 +94,6 @@ def time_quick_profile() -> int:
 
 def main(argv=None) -> int:
     from labkit.env import machine
-    from labkit.records import write_atomically
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebooks", nargs="+", choices=NOTEBOOKS, default=list(NOTEBOOKS))
@@ -116,9 +116,7 @@ def main(argv=None) -> int:
             f"{tables(rows, summaries)}\n\n{reading(rows, summaries)}\n")
     print(text)
     if not args.no_write:
-        old = RESULTS.read_text()
-        section = f"\n## Float32 targets\n\n`bench/float32_targets.py`: {__doc__.strip().splitlines()[0]}\n\n{text}"
-        write_atomically(RESULTS, lambda tmp: tmp.write_text(old.rstrip("\n") + "\n" + section))
+        append_section(RESULTS, "Float32 targets", "bench/float32_targets.py", __doc__.strip().splitlines()[0], text)
     return 0
 
 

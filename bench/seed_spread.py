@@ -18,6 +18,7 @@ from pathlib import Path
 
 import papermill
 
+from bench.common import append_section
 from labkit.course.profiles import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,12 +114,8 @@ def collect(seeds=SEEDS, notebooks=tuple(HEADLINE_RUNS)) -> dict[tuple[str, str]
 
 
 def append_to_results(table: str, results: Path = RESULTS) -> None:
-    """Append the table as a section of bench/results.md (written whole to a temporary file, then renamed)."""
-    from labkit.records import write_atomically
-
-    text = results.read_text() if results.is_file() else ""
-    section = f"\n## Seed spread\n\n`bench/seed_spread.py`: {__doc__.strip().splitlines()[0]}\n\n{table}\n"
-    write_atomically(results, lambda tmp: tmp.write_text(text.rstrip("\n") + "\n" + section))
+    """Append the table as a section of bench/results.md."""
+    append_section(results, "Seed spread", "bench/seed_spread.py", __doc__.strip().splitlines()[0], table)
 
 
 def main(argv=None) -> int:

@@ -28,9 +28,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from bench import common
 from bench.common import QUICK_REPEATS, REPEATS, SEED, cli, device_label, devices, interleaved, mnist, synchronize
 from labkit import ImageSet, fit, models, seed_everything
-from labkit.data import MEAN, STD, data_root
 from labkit.env import resolve_bf16
 
 STEPS = {"plain_cnn": 200, "lenet5": 200, "resnet": 50}  # the ResNet's step is ~10x the plain CNN's
@@ -53,14 +53,6 @@ def recipe_name(bf16: bool, default: bool) -> str:
     if default:
         return f"labkit fit, default recipe (batch {RECIPE_BATCH}, channels_last, auto: {precision})"
     return f"labkit fit, other precision (batch {RECIPE_BATCH}, channels_last, {precision})"
-
-
-def conventional_dataset():
-    """The per-item pipeline most course code starts from."""
-    from torchvision import datasets, transforms
-
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
-    return datasets.MNIST(data_root(), train=True, transform=transform, download=False)
 
 
 def conventional_run(model_name: str, dataset, steps: int, device: torch.device) -> float:
@@ -142,7 +134,7 @@ def measure(model_name: str, device: torch.device, dataset, quick: bool) -> list
 
 
 def run(quick: bool = False) -> pd.DataFrame:
-    dataset = conventional_dataset()
+    dataset = common.conventional_mnist(train=True)
     chosen = QUICK_MODELS if quick else STEPS
     rows = [row for device in devices() for name in chosen for row in measure(name, device, dataset, quick)]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -73,12 +73,7 @@ def labkit_run(train, test, recipe: dict, every: int, target: float, bf16: bool)
 
 
 def conventional_sets(quick: bool):
-    from torchvision import datasets, transforms
-
-    from labkit.data import MEAN, STD, data_root
-
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
-    train, test = (datasets.MNIST(data_root(), train=t, transform=transform, download=False) for t in (True, False))
+    train, test = common.conventional_mnist(train=True), common.conventional_mnist(train=False)
     if quick:
         keep = torch.randperm(len(train), generator=torch.Generator().manual_seed(SEED))
         train = torch.utils.data.Subset(train, keep[: int(QUICK["train"] * len(train))].tolist())
@@ -144,12 +139,12 @@ def measure(device: torch.device, quick: bool) -> list[dict]:
     if device.type == "cpu":
         settings[("01's recipe", True)] = RECIPES["01's recipe"]
     if quick:  # every recipe and precision takes the same code path
-        settings = {("01's recipe", False): RECIPES["01's recipe"]}
+        settings = {("01's recipe", False): {**RECIPES["01's recipe"], "epochs": QUICK["epochs"],
+                                             "batch_size": QUICK["batch_size"]}}
     results: dict = {key: [] for key in [*settings, CONVENTIONAL]}
     candidates, warmups = {}, {}
     warm = train if quick else train.subset(0.02, seed=SEED)  # 1,200 images pay the first-call costs
     for key, recipe in settings.items():
-        recipe = {**recipe, "epochs": QUICK["epochs"], "batch_size": QUICK["batch_size"]} if quick else recipe
         every = eval_every(recipe["batch_size"], quick)
 
         def timed(key=key, recipe=recipe, every=every) -> float:
@@ -169,7 +164,7 @@ def measure(device: torch.device, quick: bool) -> list[dict]:
     for key, recipe in settings.items():
         row = {"device": device_label(device), "model": "plain_cnn", "recipe": key[0],
                "precision": "bf16 autocast" if key[1] else "float32", "target": target,
-               "eval every": eval_every(QUICK["batch_size"] if quick else recipe["batch_size"], quick)}
+               "eval every": eval_every(recipe["batch_size"], quick)}
         rows.append(summarize(row, results[key], timings[key]))
     row = {"device": device_label(device), "model": "plain_cnn", "recipe": CONVENTIONAL, "precision": "float32",
            "target": target, "eval every": conv_every}
