@@ -6,7 +6,8 @@ pairs of the test pool (evaluated by embedding the 1,000 pool images once, as `e
 Siamese net). One epoch each, batch 128, fit's defaults otherwise. Three settings:
 
 - end only: eval_every larger than the run, so the test set is evaluated once, after the last step;
-- default: fit's automatic eval_every (evaluation about a quarter of the training cost);
+- default: fit's automatic eval_every (whole-set evaluations about `labkit.train.EVAL_SHARE` of training, at least
+  once an epoch);
 - every step: eval_every=1, a test loss for every mini-batch.
 
 Each time is `History.train_seconds` (training plus the evaluations inside the loop; every setting

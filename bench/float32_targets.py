@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench.common import append_section
-from bench.seed_spread import MARGIN, ROOT, run_notebook
+from bench.seed_spread import ROOT, run_notebook
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 NOTEBOOKS = ("01_cnn", "02_lenet5", "03_resnet", "04_pairs", "05_pair_data_study")
@@ -29,7 +29,7 @@ SEED = 0
 
 def accuracy_rows(notebook: str, float32: dict, committed: dict) -> list[dict]:
     """One row per accuracy requirement of `notebook`: the committed and the float32 test accuracy of its run."""
-    from labkit.course.requirements import requirements_for
+    from labkit.course.requirements import clears_margin, requirements_for
 
     rows = []
     for requirement in requirements_for(notebook):
@@ -40,7 +40,7 @@ def accuracy_rows(notebook: str, float32: dict, committed: dict) -> list[dict]:
                      "committed": committed["runs"][requirement.run]["test_accuracy"],
                      "committed precision": committed["runs"][requirement.run].get("precision", ""),
                      "float32": value, "target": requirement.threshold,
-                     "clears by margin": value >= requirement.threshold + MARGIN - 1e-9})
+                     "clears by margin": clears_margin(value, requirement.threshold)})
     return rows
 
 

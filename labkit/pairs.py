@@ -2,8 +2,9 @@
 
     make_pairs(labels, ...)   index pairs (P, 2) into an image pool + targets (P,): built, balanced, ordered
     PairSet.build(images)     a fixed pair set; batch() gathers both images by index on the device
-    RandomPairs(images, n)    fresh random pairs every epoch (for_epoch), a fixed one for the final measurement;
-                              trained_pairs(history.epoch_seeds): the pairs a run trained on
+    RandomPairs(images, n)    fresh random pairs every epoch (fit draws sample(epoch_seed(generator))), a fixed
+                              one for the final measurement; trained_pairs(history.epoch_seeds): the pairs a
+                              run trained on
     RandomPairs.split(f)      (training RandomPairs, validation PairSet) over disjoint images of the pool
 
 Pairs are indices, never image copies: the 3.6 million exhaustive pairs of a 6,000-image pool are
@@ -283,10 +284,6 @@ class RandomPairs:
         """The seed of one epoch's pairs, drawn from `generator` (any device; None: torch's global generator)."""
         device = generator.device if generator is not None else "cpu"
         return int(torch.randint(2**62, (1,), generator=generator, device=device))
-
-    def for_epoch(self, generator: torch.Generator | None = None) -> PairSet:
-        """New pairs, seeded from `generator`: `sample(epoch_seed(generator))`, as fit draws each epoch's."""
-        return self.sample(self.epoch_seed(generator))
 
     def trained_pairs(self, epoch_seeds) -> PairSet:
         """Every pair a run trained on, epoch after epoch: the History's `epoch_seeds` drawn again, in order.

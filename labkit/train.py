@@ -128,15 +128,21 @@ class History:
 # ---------------------------------------------------------------- fit
 
 
+EVAL_SHARE = 0.05  # the whole-set evaluations' cost, as a share of training (the per-step test is apart)
+
+
 def default_eval_every(train_size: int, test_cost: float, batch_size: int) -> int:
-    """Steps between whole-test-set evaluations so that evaluating costs about a quarter of training.
+    """Steps between whole-test-set evaluations so that evaluating costs about EVAL_SHARE of training, and at
+    least once an epoch.
 
     A forward pass costs about a third of a training step, so an evaluation of `test_cost`
     items' forward passes (`evaluation_cost`) costs about test_cost / (3 * batch_size) steps.
+    The per-step test loss already draws the test curve of every mini-batch; the whole sets give its exact
+    points, and more of them would cost training time without changing what is trained.
     """
     cost_in_steps = test_cost / (3 * batch_size)
     steps_per_epoch = math.ceil(train_size / batch_size)
-    return max(1, min(steps_per_epoch, round(4 * cost_in_steps)))
+    return max(1, min(steps_per_epoch, round(cost_in_steps / EVAL_SHARE)))
 
 
 def _check_arguments(train, test, val, epochs, lr, batch_size, eval_every, step_test, test_batch_size):

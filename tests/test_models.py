@@ -141,6 +141,23 @@ def test_resnet_options():
         ResNet(blocks=(2, 2), widths=(16, 32, 64))
 
 
+def test_resnet_stem_stride_halves_every_stage_and_keeps_the_parameters():
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 28, 28)
+    sizes = {}
+    for stride in (1, 2):
+        model = ResNet(stem_stride=stride).eval()
+        shapes = []
+        for layer in model.layers:
+            layer.register_forward_hook(lambda _, __, out, shapes=shapes: shapes.append(tuple(out.shape[2:])))
+        assert model(x).shape == (2, 10)
+        sizes[stride] = (shapes, count_parameters(model))
+    assert sizes[1][0] == [(28, 28), (14, 14), (7, 7)] and sizes[2][0] == [(14, 14), (7, 7), (4, 4)]
+    assert sizes[1][1] == sizes[2][1] == 174_970
+    with pytest.raises(ValueError, match=r"stem_stride must be 1 \(keep 28x28\) or 2 \(halve to 14x14\), got 4"):
+        ResNet(stem_stride=4)
+
+
 
 class CountingBlock(BasicBlock):
     """A block class of one's own (notebook 03's exercise): ResNet builds every block from it."""

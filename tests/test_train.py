@@ -11,6 +11,7 @@ from torch import nn
 
 from labkit.data import Augment
 from labkit.train import (
+    EVAL_SHARE,
     HISTORY_COLUMNS,
     AlreadyTrainedWarning,
     History,
@@ -164,11 +165,14 @@ def test_one_cycle_schedule_handles_very_short_runs(tiny_digits, steps):
     assert len(history.frame) == steps
 
 
-def test_default_eval_every_keeps_evaluation_near_a_quarter():
-    # 60,000 training images, 10,000 test images, batch 128: a test pass costs ~26 steps
-    every = default_eval_every(60_000, 10_000, 128)
-    assert 0.2 <= (10_000 / (3 * 128)) / every <= 0.3
-    assert default_eval_every(2_000, 100, 128) == 1
+def test_default_eval_every_keeps_evaluation_near_its_share_and_at_least_once_an_epoch():
+    # a large training set and a cheap test set: 4,000 items at batch 128 cost ~10 steps, so every ~208 steps
+    every = default_eval_every(600_000, 4_000, 128)
+    assert 0.8 * EVAL_SHARE <= (4_000 / (3 * 128)) / every <= 1.2 * EVAL_SHARE
+    # 60,000 training images, 10,000 test images: a test pass costs ~26 steps, more than a twentieth of an
+    # epoch of 469 steps, so the whole test set is measured once an epoch
+    assert default_eval_every(60_000, 10_000, 128) == 469
+    assert default_eval_every(2_000, 1, 128) == 1
 
 
 def test_siamese_pair_evaluation_embeds_each_image_once_with_the_forward_logits(tiny_digits):
