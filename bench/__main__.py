@@ -15,11 +15,11 @@ import ast
 import importlib
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench.common import machine, markdown_table
+from labkit.records import write_atomically
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"
@@ -56,14 +56,6 @@ def report(machine_info: dict, sections: list[str], seconds: float) -> str:
         "# labkit benchmarks", "", INTRO, "", "## Machine", "", "| | |", "| --- | --- |", rows,
         f"| suite wall time | {seconds / 60:.1f} min |", "", *sections,
     ])
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """A temporary file, then a rename: an interrupted run never leaves half a results.md."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)
 
 
 def run_all(names: list[str], quick: bool) -> dict[str, tuple]:
@@ -117,7 +109,8 @@ def main(argv=None) -> int:
         machine_info["mode"] = "--quick: tiny sizes, the numbers mean nothing"
     text = report(machine_info, sections, time.perf_counter() - start)
     if output is not None:
-        write_atomically(output, text)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(output, lambda tmp: tmp.write_text(text))  # never half a results.md
         print(f"\nwrote {output}")
     return 0
 

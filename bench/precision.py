@@ -43,12 +43,14 @@ def first_batch(pairs: bool, device: torch.device):
 
 
 class Trainer:
-    """One model, its Adam and a batch, in one precision (eager or compiled); `step()` returns the seconds of one
-    training step."""
+    """One model (built with `options`), its Adam and a batch, in one precision (eager or compiled); `step()`
+    returns the seconds of one training step."""
 
-    def __init__(self, model_name: str, device: torch.device, bf16: bool, compiled: str | None = None):
+    def __init__(self, model_name: str, device: torch.device, bf16: bool, compiled: str | None = None,
+                 options: dict | None = None):
         seed_everything(SEED)
-        self.model = models.build(model_name).to(device).to(memory_format=torch.channels_last).train()
+        self.model = models.build(model_name, **(options or {})).to(device).to(memory_format=torch.channels_last)
+        self.model.train()
         if compiled:  # torch.compile in this mode ("default", "reduce-overhead"): the first step pays the compilation
             self.model = torch.compile(self.model, mode=compiled)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)

@@ -67,13 +67,15 @@ class LivePlot:
     the accuracies, redrawn in place.
 
     Redrawn at least every `max_wait` seconds, at most every `interval`, and otherwise rarely enough that
-    drawing takes about `share` of the wall time. The first redraw is slow (fonts, caches: ~1 s) and is
-    left out of that pacing, so it does not postpone the next. Live frames are cheap: at most MAX_POINTS
-    points per line and a low resolution; the final frame is drawn at FINAL_DPI.
+    drawing takes about `share` of the wall time (a redraw costs 0.1-0.5 s of a 2-core CPU's training time, so
+    `max_wait` is long enough to keep that share; the progress line below says where training is meanwhile).
+    The first redraw is slow (fonts, caches: ~1 s) and is left out of that pacing, so it does not postpone the
+    next. Live frames are cheap: at most MAX_POINTS points per line and a low resolution; the final frame is
+    drawn at FINAL_DPI.
     """
 
     def __init__(self, title: str, total_steps: int, interval: float = 0.5, enabled: bool | None = None,
-                 share: float = 0.05, max_wait: float = 2.5):
+                 share: float = 0.05, max_wait: float = 10.0):
         self.enabled = in_notebook() if enabled is None else enabled
         self.title, self.total_steps, self.interval, self.share = title, total_steps, interval, share
         self.max_wait = max_wait

@@ -70,9 +70,11 @@ def test_notebook_run_succeeds(results):
 
 def test_report_has_the_machine_and_one_section_per_benchmark(runner, results, tmp_path):
     from bench.common import machine
+    from labkit.records import write_atomically
 
     path = tmp_path / "results.md"
-    runner.write_atomically(path, runner.report(machine(), runner.sections_for(results), 1.0))
+    report = runner.report(machine(), runner.sections_for(results), 1.0)
+    write_atomically(path, lambda tmp: tmp.write_text(report))  # as main writes it
     text = path.read_text()
     for key in ("date", "cpu", "cores", "torch", "device"):
         assert f"| {key} |" in text
@@ -239,3 +241,31 @@ def test_seed_spread_uses_a_committed_run_only_from_this_machine_kind_and_code(t
     (tmp_path / "01_cnn").rmdir()
     write("01_cnn", machine()["cpu"], "an older code hash")
     assert committed_accuracies(("01_cnn",), tmp_path) == {}
+
+
+def test_downsampling_reads_the_best_stride_2_candidate_against_full_resolution():
+    from bench.downsampling import CANDIDATES, reading, summarise
+
+    def scores(validation, test):
+        return [{"validation": v, "test": t, "seconds": 1.0, "precision": "fp32"} for v, t in zip(validation, test)]
+
+    table = pd.DataFrame([summarise(CANDIDATES[0], "cpu", scores([0.995, 0.994], [0.996, 0.995])),
+                          summarise(CANDIDATES[1], "cpu", scores([0.990, 0.991], [0.992, 0.993])),
+                          summarise(CANDIDATES[2], "cpu", scores([0.993, 0.994], [0.994, 0.995]))])
+    assert table["validation (mean)"].round(4).tolist() == [0.9945, 0.9905, 0.9935]
+    text = reading(table)
+    assert "best stride-2 candidate (8 epochs, lr 0.004, fp32) stays below" in text
+    assert "mean 0.9935 against 0.9945" in text and "lowest seed 0.9940 against 0.9950" in text
+    table.loc[2, "validation (mean)"] = 0.9950
+    assert "reaches the full-resolution recipe" in reading(table)
+
+
+def test_downsampling_times_both_networks_in_both_precisions(real_mnist_root):
+    import torch
+
+    from bench.downsampling import step_times
+
+    table = step_times(torch.device("cpu"), timed=1, warmup=1)
+    assert table[["stem stride", "precision"]].values.tolist() == [[1, "fp32"], [1, "bf16"], [2, "fp32"],
+                                                                   [2, "bf16"]]
+    assert (table["step ms"] > 0).all() and table["vs full resolution"].iloc[:2].tolist() == [1.0, 1.0]

@@ -101,12 +101,13 @@ def test_a_slow_first_draw_does_not_postpone_the_next(shown_plot):
     assert handle.updates == 1 and plot.wait == pytest.approx(plot.interval)
     clock.now += plot.interval
     handle.cost = 0.04  # warm draws are cheap: the 5% share asks for 0.8 s between them
+    assert plot.max_wait >= 0.4 / plot.share  # a 2-core CPU's 0.4 s redraw keeps to the share too
     plot.update(history(100), "step 100")
     assert handle.updates == 2 and plot.wait == pytest.approx(0.8)
     clock.now += 0.81
     handle.cost = 1.0  # an unusually slow draw: still at most max_wait before the next
     plot.update(history(150), "step 150")
-    assert handle.updates == 3 and plot.wait == pytest.approx(plot.max_wait) and plot.max_wait <= 3
+    assert handle.updates == 3 and plot.wait == pytest.approx(plot.max_wait) and plot.max_wait <= 10
     clock.now += 1.0
     plot.update(history(200), "step 200")
     assert handle.updates == 3  # not due yet
