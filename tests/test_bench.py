@@ -269,3 +269,19 @@ def test_downsampling_times_both_networks_in_both_precisions(real_mnist_root):
     assert table[["stem stride", "precision"]].values.tolist() == [[1, "fp32"], [1, "bf16"], [2, "fp32"],
                                                                    [2, "bf16"]]
     assert (table["step ms"] > 0).all() and table["vs full resolution"].iloc[:2].tolist() == [1.0, 1.0]
+
+
+def test_training_overhead_is_what_lies_beyond_the_steps_at_their_median(tmp_path):
+    from bench.training_overhead import reading, run_overhead, table
+
+    # ten steps of 0.1 s, one of which also measured the whole sets for 0.5 s
+    seconds = [0.1 * step + (0.5 if step >= 5 else 0.0) for step in range(1, 11)]
+    row = run_overhead(pd.DataFrame({"seconds": seconds}))
+    assert row["steps"] == 10 and row["median step ms"] == pytest.approx(100)
+    assert row["overhead seconds"] == pytest.approx(0.5) and row["overhead share"] == pytest.approx(0.5 / 1.5)
+    (tmp_path / "01_cnn").mkdir()
+    pd.DataFrame({"step": range(1, 11), "seconds": seconds}).to_csv(tmp_path / "01_cnn" / "history_plain.csv")
+    frame = table(tmp_path)
+    assert frame[["notebook", "run"]].values.tolist() == [["01_cnn", "plain"]]
+    text = reading(frame)
+    assert text.startswith("1 run(s), 2 s of training in all") and "(33%) beyond their steps" in text
