@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import math
 import os
 import platform
@@ -15,12 +16,15 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import torch
 
 from labkit import load_mnist, pick_device
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository: notebooks/, figures/
+FIGURES = ROOT / "figures"  # the committed reference runs, one folder per notebook
 SEED = 0
 REPEATS = 3  # median of 3 after a warm-up; --quick uses 2
 QUICK_REPEATS = 2
@@ -79,6 +83,11 @@ def synchronize(device: torch.device) -> None:
 def mnist(train: bool, device: str = "cpu"):
     """Verified full MNIST (60,000 or 10,000 images) on `device`; read once per process."""
     return load_mnist(train=train, device=torch.device(device))
+
+
+def run_metrics(notebook: str, figures: Path = FIGURES) -> dict:
+    """The metrics.json a run of `notebook` wrote under `figures` (by default: the committed reference run)."""
+    return json.loads((figures / notebook / "metrics.json").read_text())
 
 
 def conventional_mnist(train: bool):

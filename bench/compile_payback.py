@@ -16,15 +16,13 @@ bench.compile_payback`.
 
 from __future__ import annotations
 
-import json
 import math
 
 import pandas as pd
 import torch
 
-from bench.common import cli, device_label, devices, interleaved
+from bench.common import cli, device_label, devices, interleaved, run_metrics
 from bench.precision import Trainer
-from bench.seed_spread import ROOT
 from labkit import models
 from labkit.env import precision_name, resolve_bf16
 
@@ -49,7 +47,7 @@ def break_even(compile_seconds: float, eager_ms: float, compiled_ms: float) -> f
 
 def notebook_steps(notebook: str, run: str) -> int:
     """Training steps of `run` in the committed reference run of `notebook` (epochs x steps per epoch)."""
-    settings = json.loads((ROOT / "figures" / notebook / "metrics.json").read_text())["runs"][run]["settings"]
+    settings = run_metrics(notebook)["runs"][run]["settings"]
     return settings["epochs"] * math.ceil(settings["train_size"] / settings["batch_size"])
 
 

@@ -6,7 +6,7 @@ profile, seed 0, `BF16 = False`, its figures in a temporary LABKIT_FIGURES) on t
 requirement it checked is read from the metrics.json it wrote. The table gives, for each accuracy requirement,
 the test accuracy of the committed reference run (its precision as recorded) and of the float32 run, the target,
 and whether the float32 run clears it by the grading margin (0.05 points); a second table the requirements
-passed per notebook and the notebook's wall time. Slow (about 50 minutes on a 2-core CPU), so it is not part of
+passed per notebook and the notebook's wall time. Slow (about 40 minutes on a 2-core CPU), so it is not part of
 `python -m bench`; run `python -m bench.float32_targets`. `--profile quick` times the quick profile of the whole
 book in float32 instead (accuracy targets do not apply there; it prints, and writes nothing).
 """
@@ -14,13 +14,12 @@ book in float32 instead (accuracy targets do not apply there; it prints, and wri
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import append_section
-from bench.seed_spread import ROOT, run_notebook
+from bench.common import append_section, run_metrics
+from bench.seed_spread import run_notebook
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 NOTEBOOKS = ("01_cnn", "02_lenet5", "03_resnet", "04_pairs", "05_pair_data_study")
@@ -106,7 +105,7 @@ def main(argv=None) -> int:
     for notebook in args.notebooks:
         with tempfile.TemporaryDirectory(prefix=f"float32-{notebook}-") as folder:
             metrics = run_notebook(notebook, SEED, Path(folder), extra={"BF16": False})
-        committed = json.loads((ROOT / "figures" / notebook / "metrics.json").read_text())
+        committed = run_metrics(notebook)
         rows += accuracy_rows(notebook, metrics, committed)
         summaries.append(check_summary(notebook, metrics))
         print(f"{notebook}: {summaries[-1]}", flush=True)

@@ -20,9 +20,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from bench.common import cli
+from bench.common import ROOT, cli
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = ROOT / "notebooks"
 TIMEOUT = 1800  # seconds per cell, as in the Makefile
 COLUMNS = ["notebook", "code cells", "seconds", "status"]
 

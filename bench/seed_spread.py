@@ -12,16 +12,14 @@ capability, same GPU or none) with labkit's current code: a seed from another ma
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import papermill
 
-from bench.common import append_section
+from bench.common import FIGURES, ROOT, append_section, run_metrics
 from labkit.course.profiles import prepare
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.md"
 HEADLINE_RUNS = {
     "01_cnn": ("plain_cnn", "plain_cnn_rotation"),
@@ -51,10 +49,10 @@ def run_notebook(notebook: str, seed: int, folder: Path, extra: dict | None = No
             os.environ.pop("LABKIT_FIGURES", None)
         else:
             os.environ["LABKIT_FIGURES"] = previous
-    return json.loads((figures / notebook / "metrics.json").read_text())
+    return run_metrics(notebook, figures)
 
 
-def committed_accuracies(notebooks=tuple(HEADLINE_RUNS), figures: Path = ROOT / "figures"):
+def committed_accuracies(notebooks=tuple(HEADLINE_RUNS), figures: Path = FIGURES):
     """{(notebook, run): {seed: accuracy}} of the committed reference runs made on this machine's kind with
     labkit's current code; a notebook whose reference run was made elsewhere, or is stale, is left out."""
     from labkit.env import machine
@@ -62,7 +60,7 @@ def committed_accuracies(notebooks=tuple(HEADLINE_RUNS), figures: Path = ROOT / 
 
     here, accuracies = machine(), {}
     for notebook in notebooks:
-        metrics = json.loads((figures / notebook / "metrics.json").read_text())
+        metrics = run_metrics(notebook, figures)
         kind = {key: metrics["machine"].get(key) for key in ("cpu", "cpu_capability", "gpu")}
         if kind != {key: here.get(key) for key in kind} or metrics.get("labkit_code_hash") != code_hash():
             print(f"{notebook}: the committed run is from another machine or code version; not used", flush=True)

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.common import markdown_table
+from bench.common import FIGURES, markdown_table
 
-FIGURES = Path(__file__).resolve().parent.parent / "figures"
 COLUMNS = ["notebook", "run", "steps", "median step ms", "train seconds", "steps x median", "overhead seconds",
            "overhead share"]
 
