@@ -5,6 +5,7 @@ ratios. The benchmarks read real MNIST, so this skips where there is none.
 """
 
 import importlib
+import json
 import math
 
 import pandas as pd
@@ -285,3 +286,74 @@ def test_training_overhead_is_what_lies_beyond_the_steps_at_their_median(tmp_pat
     assert frame[["notebook", "run"]].values.tolist() == [["01_cnn", "plain"]]
     text = reading(frame)
     assert text.startswith("1 run(s), 2 s of training in all") and "(33%) beyond their steps" in text
+
+
+def test_compute_bound_counts_the_plain_cnn_layer_by_layer():
+    from bench.compute_bound import model_flops
+    from labkit import models
+
+    conv1, conv2, linear = 28 * 28 * 16 * 1 * 5 * 5, 14 * 14 * 32 * 16 * 5 * 5, 32 * 7 * 7 * 10  # multiply-adds
+    forward = 2 * (conv1 + conv2 + linear)
+    # backward: the gradients of the weights and of each layer's input, but none for the images themselves
+    train, evaluation = model_flops(models.build("plain_cnn", seed=0), batch=4)
+    assert evaluation == forward and train == 3 * forward - 2 * conv1
+
+
+def test_compute_bound_of_a_run_and_of_its_notebook(tmp_path):
+    from bench.compute_bound import model_flops, notebook_table, run_row, table
+    from labkit import models
+
+    settings = {"epochs": 1, "train_size": 1280, "batch_size": 128, "test_batch_size": 128, "test_size": 10_000,
+                "val_size": None}
+    record = {"parameters": 28_938, "precision": "fp32", "train_seconds": 2.0, "settings": settings,
+              "history": "history_plain_cnn.csv"}
+    measured = [float("nan")] * 4 + [0.1] + [float("nan")] * 4 + [0.1]  # at step 5, and the final one at 10
+    history = pd.DataFrame({"step": range(1, 11), "test_set_loss": measured, "val_loss": [float("nan")] * 10})
+    peaks = {"fp32": 100.0, "bf16": 200.0}
+    train, forward = model_flops(models.build("plain_cnn", seed=0), 128)
+    row = run_row("01_cnn", "plain_cnn", record, history, peaks)
+    assert row["training TFLOP"] == pytest.approx(1280 * train / 1e12)
+    assert row["per-step test TFLOP"] == pytest.approx(10 * 128 * forward / 1e12)
+    assert row["evaluations TFLOP"] == pytest.approx(10_000 * forward / 1e12)  # not the final measurement
+    total = 1280 * train + 10 * 128 * forward + 10_000 * forward
+    assert row["seconds at peak"] == pytest.approx(total / 100e9) == row["float32 seconds at peak"]
+    assert row["share of peak"] == pytest.approx(total / 100e9 / 2.0)
+    with pytest.raises(SystemExit, match="lenet5_modern.*out of date"):  # a map that no longer fits the run
+        run_row("02_lenet5", "lenet5_modern", record, history, peaks)
+    with pytest.raises(SystemExit, match="'mystery' is not in"):
+        run_row("01_cnn", "mystery", record, history, peaks)
+
+    figures, notebooks = tmp_path / "figures", tmp_path / "notebooks"
+    (figures / "01_cnn").mkdir(parents=True)
+    notebooks.mkdir()
+    (figures / "01_cnn" / "metrics.json").write_text(json.dumps({"notebook": "01_cnn",
+                                                                 "runs": {"plain_cnn": record}}))
+    history.to_csv(figures / "01_cnn" / "history_plain_cnn.csv", index=False)
+    timing = {"iopub.execute_input": "2026-11-26T10:00:00.000000Z", "shell.execute_reply": "2026-11-26T10:00:01Z"}
+    late = {"iopub.execute_input": "2026-11-26T10:00:02Z", "shell.execute_reply": "2026-11-26T10:00:05.500000Z"}
+    cells = [{"cell_type": "code", "metadata": {"execution": timing}}, {"cell_type": "markdown", "metadata": {}},
+             {"cell_type": "code", "metadata": {"execution": late}}]
+    (notebooks / "01_cnn.ipynb").write_text(json.dumps({"cells": cells}))
+    runs = table(figures, peaks)
+    frame = notebook_table(runs, notebooks)
+    assert frame["notebook"].tolist() == ["01_cnn", "all"]
+    first = frame.iloc[0]
+    assert first["cell seconds"] == pytest.approx(5.5) and first["outside the runs"] == pytest.approx(3.5)
+    assert first["least seconds"] == pytest.approx(3.5 + total / 100e9)
+
+
+def test_compute_bound_share_needed_for_a_goal():
+    import torch
+
+    from bench.compute_bound import model_flops, needed_share, throughput_share
+    from labkit import models
+    from labkit.env import precision_name, resolve_bf16
+
+    assert needed_share(runs_at_peak=300, outside=200, goal_seconds=800) == pytest.approx(0.5)
+    assert needed_share(runs_at_peak=300, outside=900, goal_seconds=800) == math.inf
+    # 3x 100 images/s of the ResNet, each with 100/128 of a test image's forward pass, at fit's auto precision
+    train, forward = model_flops(models.build("resnet", seed=0), 128)
+    auto = precision_name(resolve_bf16("auto", torch.device("cpu")))
+    share, precision = throughput_share(100.0, {"fp32": 50.0, "bf16": 80.0})
+    assert precision == auto
+    assert share == pytest.approx(300 * (train + forward * 100 / 128) / ({"fp32": 50.0, "bf16": 80.0}[auto] * 1e9))
