@@ -10,11 +10,13 @@ optimizer are left out, so every count is a lower bound):
 - per-step test: after every step, the forward pass of one test batch in eval mode (the run's `test_batch_size`;
   fit's per-step test, one batch on a CPU);
 - whole-set evaluations: the forward pass over the test set at every History row that measured it, and over the
-  validation set at every row that measured that, up to the last step. The last row's are fit's final
+  validation set at every row that measured that, up to the last step. A Siamese network evaluates a pair set as
+  labkit's `evaluate` does: each image of the test pool embedded once (its size from the notebook's metrics.json),
+  then the comparison head on every pair. The last row's are fit's final
   measurement (with the whole training set), which comes after the run's `train_seconds`.
 
 The machine's peak is the fastest dense arithmetic torch reaches on it: a 2048 x 2048 matrix product, in float32
-and in bf16, best of ten after a warm-up. The small convolutions of these networks get a fraction of it, so a
+and in bf16, best of thirty after a warm-up. The small convolutions of these networks get a fraction of it, so a
 run's arithmetic over that peak is a time no implementation on this machine could beat, however its steps were
 written: changing it needs fewer operations (fewer steps, smaller networks or images). Each run is bounded at the
 peak of the precision it trained in; the float32 column bounds the same arithmetic in float32, the precision
@@ -55,7 +57,7 @@ from labkit.models import count_parameters
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
-PEAK_SIZE, PEAK_REPEATS = 2048, 10
+PEAK_SIZE, PEAK_REPEATS = 2048, 30
 GOALS_MINUTES = {"bf16": 12, "fp32": 25}  # make run: this CPU kind (auto precision), an AVX2-only CPU (float32)
 THROUGHPUT_GOAL, THROUGHPUT_PROBE = 3.0, 100  # section 1: 3x the conventional images/s; its per-step test images
 CONVENTIONAL_STEPS, CONVENTIONAL_REPEATS = 10, 3
@@ -101,6 +103,18 @@ def model_flops(model: torch.nn.Module, batch: int) -> tuple[float, float]:
     return train, counter.get_total_flops() / batch
 
 
+def embed_once_flops(model: torch.nn.Module, pool: int, pairs: int) -> float:
+    """FLOPs of evaluating `pairs` pairs of a `pool`-image pool with a network that embeds each image once
+    (labkit.evaluate's way for a model with `embed` and `compare`)."""
+    images = torch.zeros(pool, 1, 28, 28)
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as embedding:
+        embedded = model.embed(images)
+    with torch.no_grad(), FlopCounterMode(display=False) as comparison:
+        model.compare(embedded[:1], embedded[:1])
+    return embedding.get_total_flops() + pairs * comparison.get_total_flops()
+
+
 def peak_gflops(dtype: torch.dtype, size: int = PEAK_SIZE, repeats: int = PEAK_REPEATS) -> float:
     """The best GFLOP/s of a size x size matrix product on the CPU in `dtype`, after one warm-up product."""
     a, b = torch.randn(size, size).to(dtype), torch.randn(size, size).to(dtype)
@@ -113,8 +127,10 @@ def peak_gflops(dtype: torch.dtype, size: int = PEAK_SIZE, repeats: int = PEAK_R
     return 2 * size**3 / best / 1e9
 
 
-def run_row(notebook: str, name: str, record: dict, history: pd.DataFrame, peaks: dict[str, float]) -> dict:
-    """One recorded run: its arithmetic in TFLOP, its measured training time and its time at the peak."""
+def run_row(notebook: str, name: str, record: dict, history: pd.DataFrame, peaks: dict[str, float],
+            test_pool: int | None = None) -> dict:
+    """One recorded run: its arithmetic in TFLOP, its measured training time and its time at the peak.
+    `test_pool`: the images its test pairs are drawn from, for a network that embeds each of them once."""
     if name not in RUNS:
         raise SystemExit(f"{notebook}: run {name!r} is not in bench.compute_bound.RUNS; add the model it trains")
     model_name, options = RUNS[name]
@@ -127,10 +143,14 @@ def run_row(notebook: str, name: str, record: dict, history: pd.DataFrame, peaks
     steps = len(history)
     probe = min(settings["test_batch_size"] or settings["batch_size"], settings["test_size"])
     during = history.iloc[:-1]  # the last row's whole sets are the final measurement, after train_seconds
-    evaluations = (during["test_set_loss"].notna().sum() * settings["test_size"]
-                   + during["val_loss"].notna().sum() * (settings["val_size"] or 0))
+    tests, validations = during["test_set_loss"].notna().sum(), during["val_loss"].notna().sum()
+    if test_pool is not None and callable(getattr(model, "embed", None)):
+        one_test = embed_once_flops(model, test_pool, settings["test_size"])
+    else:
+        one_test = settings["test_size"] * forward
+    evaluation = tests * one_test + validations * (settings["val_size"] or 0) * forward
     training = settings["epochs"] * settings["train_size"] * train
-    step_test, evaluation = steps * probe * forward, evaluations * forward
+    step_test = steps * probe * forward
     total = training + step_test + evaluation
     precision, seconds = record["precision"], record["train_seconds"]
     at_peak = total / (peaks[precision] * 1e9)
@@ -145,9 +165,10 @@ def table(figures: Path, peaks: dict[str, float]) -> pd.DataFrame:
     rows = []
     for path in sorted(figures.glob("[0-9]*/metrics.json")):
         record = json.loads(path.read_text())
+        test_pool = record.get("sets", {}).get("test_pool", {}).get("size")  # lab B: the test pairs' images
         for name, run in record["runs"].items():
             history = pd.read_csv(path.parent / run["history"])
-            rows.append(run_row(record["notebook"], name, run, history, peaks))
+            rows.append(run_row(record["notebook"], name, run, history, peaks, test_pool))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -299,6 +299,16 @@ def test_compute_bound_counts_the_plain_cnn_layer_by_layer():
     assert evaluation == forward and train == 3 * forward - 2 * conv1
 
 
+def test_compute_bound_counts_a_siamese_evaluation_as_labkit_evaluates_it():
+    from bench.compute_bound import embed_once_flops
+    from labkit import models
+
+    # each pool image through the plain CNN encoder to its 64-d embedding, once; the head on every pair
+    embed = 2 * (28 * 28 * 16 * 25 + 14 * 14 * 32 * 16 * 25 + 32 * 7 * 7 * 64)
+    compare = 2 * (2 * 64 * 64 + 64 * 2)
+    assert embed_once_flops(models.build("siamese", seed=0), pool=10, pairs=4) == 10 * embed + 4 * compare
+
+
 def test_compute_bound_of_a_run_and_of_its_notebook(tmp_path):
     from bench.compute_bound import model_flops, notebook_table, run_row, table
     from labkit import models
