@@ -18,11 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import machine, markdown_table
+from bench.common import RESULTS, machine, markdown_table
 from labkit.records import write_atomically
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results.md"
 BENCHMARKS = {  # name: section title, in the order they run
     "throughput": "Training throughput, lab A",
     "time_to_accuracy": "Time to 99% test accuracy, lab A",

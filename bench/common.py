@@ -25,6 +25,7 @@ from labkit import load_mnist, pick_device
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository: notebooks/, figures/
 FIGURES = ROOT / "figures"  # the committed reference runs, one folder per notebook
+RESULTS = ROOT / "bench" / "results.md"  # the report every benchmark writes its section into
 SEED = 0
 REPEATS = 3  # median of 3 after a warm-up; --quick uses 2
 QUICK_REPEATS = 2

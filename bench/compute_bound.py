@@ -50,12 +50,10 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench import throughput
-from bench.common import FIGURES, ROOT, append_section, conventional_mnist, markdown_table
+from bench.common import FIGURES, RESULTS, ROOT, append_section, conventional_mnist, markdown_table
 from labkit import models
 from labkit.env import cpu_capability, cpu_model, precision_name, resolve_bf16
 from labkit.models import count_parameters
-
-RESULTS = Path(__file__).resolve().parent / "results.md"
 
 PEAK_SIZE, PEAK_REPEATS = 2048, 30
 GOALS_MINUTES = {"bf16": 12, "fp32": 25}  # make run: this CPU kind (auto precision), an AVX2-only CPU (float32)

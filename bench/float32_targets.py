@@ -18,10 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import append_section, run_metrics
+from bench.common import RESULTS, append_section, run_metrics
 from bench.seed_spread import run_notebook
 
-RESULTS = Path(__file__).resolve().parent / "results.md"
 NOTEBOOKS = ("01_cnn", "02_lenet5", "03_resnet", "04_pairs", "05_pair_data_study")
 SEED = 0
 

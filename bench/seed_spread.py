@@ -17,10 +17,9 @@ from pathlib import Path
 
 import papermill
 
-from bench.common import FIGURES, ROOT, append_section, run_metrics
+from bench.common import FIGURES, RESULTS, ROOT, append_section, run_metrics
 from labkit.course.profiles import prepare
 
-RESULTS = Path(__file__).resolve().parent / "results.md"
 HEADLINE_RUNS = {
     "01_cnn": ("plain_cnn", "plain_cnn_rotation"),
     "02_lenet5": ("lenet5_classic", "lenet5_modern"),
