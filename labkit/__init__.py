@@ -2,7 +2,7 @@
 
     train = load_mnist(train=True, device=device)
     model = models.build("plain_cnn")
-    history = fit(model, train, test, epochs=5, lr=3e-3)
+    history = fit(model, train, test, Recipe(epochs=5, lr=3e-3))
     history.test.per_class_accuracy()
 """
 
@@ -13,15 +13,18 @@ from .evaluate import Evaluation, evaluate
 from .explore import DigitExplorer, PairExplorer, digit_explorer, pair_explorer
 from .mnist import MNISTError, acquire_mnist, verification_table, verify_mnist
 from .pairs import PairSet, RandomPairs, make_pairs
+from .recipe import Recipe
 from .records import figures_dir, save_figure, save_metrics
 from .report import Report, compare
-from .train import AlreadyTrainedWarning, History, TrainingDiverged, fit, load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
+from .steps import TrainingDiverged
+from .train import AlreadyTrainedWarning, History, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyTrainedWarning", "Augment", "DigitExplorer", "Evaluation", "History", "ImageSet", "MNISTError",
-    "PairExplorer", "PairSet", "RandomPairs", "Report", "TrainingDiverged", "acquire_mnist", "batches", "checks",
+    "PairExplorer", "PairSet", "RandomPairs", "Recipe", "Report", "TrainingDiverged", "acquire_mnist", "batches", "checks",
     "compare", "composition", "digit_explorer", "env_report", "evaluate", "figures_dir", "fit", "load_checkpoint",
     "load_mnist", "make_pairs", "metrics", "models", "normalize", "pair_explorer", "pick_device", "plots",
     "prose", "save_checkpoint", "save_figure", "save_metrics", "seed_everything", "verification_table", "verify_mnist",

@@ -8,29 +8,19 @@ torch's global random state across (rng_state, set_rng_state).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
-CHECKPOINT_FORMAT = "labkit-checkpoint-2"
-CHECKED_SETTINGS = ("model", "parameters", "epochs", "lr", "batch_size", "seed", "optimizer", "scheduler")
+from .files import write_atomically
+
+CHECKPOINT_FORMAT = "labkit-checkpoint-3"
 
 
 def write_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """torch.save to a temporary file beside `path`, then rename: a reader never sees half a checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        temporary = Path(tmp.name)
-    try:
-        torch.save(state, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    """torch.save through a temporary file beside `path`: a reader never sees half a checkpoint."""
+    return write_atomically(path, lambda temporary: torch.save(state, temporary))
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, epoch: int | None = None) -> Path:
@@ -56,13 +46,16 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None) -
     return state.get("epoch")
 
 
-def check_same_run(saved: dict, settings: dict, path) -> None:
-    """Refuse to resume from `path` when its CHECKED_SETTINGS differ from this run's."""
-    differences = [f"{key} {saved.get(key)!r} in the checkpoint, {settings[key]!r} now"
-                   for key in CHECKED_SETTINGS if saved.get(key) != settings[key]]
+def check_same_run(saved: dict, current: dict, path) -> None:
+    """Refuse to resume from `path` when the run it holds (model, parameters, recipe, set sizes) is not this one."""
+    differences = [f"{key} {saved.get(key)!r} in the checkpoint, {current[key]!r} now"
+                   for key in ("model", "parameters", "sizes") if saved.get(key) != current[key]]
+    saved_recipe = saved.get("recipe") or {}
+    differences += [f"{key} {saved_recipe.get(key)!r} in the checkpoint, {value!r} now"
+                    for key, value in current["recipe"].items() if saved_recipe.get(key) != value]
     if differences:
         raise ValueError(f"checkpoint {path} is from another run: {'; '.join(differences)}. Resume with the "
-                         f"settings it was saved with, or start afresh without resume=True (or another checkpoint)")
+                         f"recipe it was saved with, or start afresh without resume=True (or another checkpoint)")
 
 
 def rng_state(device: torch.device) -> dict:

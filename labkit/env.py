@@ -10,8 +10,6 @@ import random
 import numpy as np
 import torch
 
-PRECISIONS = ("auto", True, False, None)  # None means "auto"
-
 
 def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
     """Seed Python, NumPy and torch; return a CPU generator for explicit random choices.
@@ -89,6 +87,7 @@ def cpu_capability() -> str:
 
 
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs that compute bf16 in hardware
+BF16_CAPABILITIES = ("AVX512", "AMX")  # torch kernel capabilities under which those instructions are used
 
 
 @functools.cache
@@ -104,38 +103,30 @@ def cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
-@functools.cache
+def onednn_bf16() -> bool:
+    """Whether oneDNN runs bf16 kernels under its current ISA limit (ONEDNN_MAX_CPU_ISA lowers it)."""
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def native_bf16(flags: frozenset[str], capability: str, onednn: bool) -> bool:
+    """True when bf16 runs in hardware: the CPU has the instructions (its flags say so), torch's kernels use
+    them (capability AVX-512 or AMX, not lowered by ATEN_CPU_CAPABILITY), and oneDNN supports bf16 under its
+    ISA limit. Where the flags cannot be read, nothing says the instructions are there: False."""
+    return (any(flag in flags for flag in NATIVE_BF16_FLAGS) and capability.upper().startswith(BF16_CAPABILITIES)
+            and onednn)
+
+
 def cpu_has_native_bf16() -> bool:
-    """True when the CPU computes bf16 in hardware (AVX-512 BF16 or AMX), so bf16 autocast speeds it up.
-
-    Without it, oneDNN emulates bf16 and autocast costs several times float32 (measured: 10x on an AVX2 CPU).
-    Where the flags cannot be read, an AVX-512 CPU on which oneDNN runs bf16 counts as native.
-    """
-    flags = cpu_flags()
-    if flags:
-        return any(flag in flags for flag in NATIVE_BF16_FLAGS)
-    return cpu_capability().startswith("AVX512") and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    """native_bf16 for this CPU, as torch and oneDNN run now. Without it, bf16 is emulated: several times float32."""
+    return native_bf16(cpu_flags(), cpu_capability(), onednn_bf16())
 
 
-def resolve_bf16(bf16, device: torch.device | str) -> bool:
-    """Whether to train in bf16 autocast: `bf16` True or False as given; "auto" (or None) chooses by the machine.
-
-    Auto picks bf16 on a CPU with native bf16 instructions (AVX-512 BF16, AMX), where it halves a step of
-    every lab model, and float32 everywhere else: a CPU that would emulate bf16 (several times slower), Apple's
-    MPS, and CUDA GPUs, where the lab's small networks are bound by kernel launches rather than arithmetic and
-    bf16 autocast only adds casts (measured 6-20% slower per step on an H200, bench/results-gpu.md section 6;
-    TF32 already speeds up float32 convolutions there). `bf16=True` still trains in bf16 on any of them.
-    """
-    if bf16 is True or bf16 is False:
-        return bf16
-    if bf16 is not None and bf16 != "auto":
-        raise ValueError(f"bf16 must be True, False or 'auto', got {bf16!r}")
-    device = torch.device(device)
-    return device.type == "cpu" and cpu_has_native_bf16()
-
-
-def precision_name(bf16: bool) -> str:
-    return "bf16" if bf16 else "fp32"
+def auto_precision(device: torch.device | str) -> str:
+    """The precision "auto" trains in: "bf16" on a CPU that computes it natively (cpu_has_native_bf16), where it
+    roughly halves a step of every lab model; "fp32" everywhere else: a CPU that would emulate bf16, Apple's MPS,
+    and CUDA GPUs, where the lab's small networks are bound by kernel launches, not arithmetic, so autocast
+    only adds casts (bench/results-gpu.md)."""
+    return "bf16" if torch.device(device).type == "cpu" and cpu_has_native_bf16() else "fp32"
 
 
 def device_name(device: torch.device) -> str:
@@ -157,7 +148,7 @@ def machine() -> dict:
     return info
 
 
-def env_report(seed: int | None = None, device: str | torch.device | None = None, bf16="auto") -> dict:
+def env_report(seed: int | None = None, device: str | torch.device | None = None, precision: str = "auto") -> dict:
     """What this run runs on: versions, device, CPU and GPU, the precision auto picks, seed. Display it first."""
     import torchvision
 
@@ -169,7 +160,7 @@ def env_report(seed: int | None = None, device: str | torch.device | None = None
         "device": str(device),
         "device_name": device_name(device),
         **machine(),
-        "precision": precision_name(resolve_bf16(bf16, device)),
+        "precision": auto_precision(device) if precision == "auto" else precision,
         "deterministic": is_deterministic(),
         "seed": seed,
     }

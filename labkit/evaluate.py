@@ -7,7 +7,6 @@ pair set embeds each pool image once (`embeds_once`), so evaluating pairs costs 
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,8 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import metrics
+from .compute import Compute
 from .data import batches
-from .env import resolve_bf16
 from .pairs import PairSet
 
 EVAL_BATCH_SIZE = 1000  # items per forward when measuring a whole set: large, since nothing is stored for backward
@@ -63,18 +62,6 @@ class Evaluation:
         return metrics.most_confused(self.confusion_matrix(), top)
 
 
-def autocast(device: torch.device, bf16: bool):
-    """bf16 autocast on `device`, or nothing (float32)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
-
-
-def prepare(inputs: tuple[torch.Tensor, ...], channels_last: bool) -> tuple[torch.Tensor, ...]:
-    """The model's inputs in the memory layout the model was put in (channels_last is faster for convolutions)."""
-    if channels_last:
-        return tuple(x.contiguous(memory_format=torch.channels_last) for x in inputs)
-    return inputs
-
-
 def embeds_once(model: nn.Module, dataset) -> bool:
     """True when `dataset` is a pair set and `model` scores pairs from embeddings (`embed` and `compare`).
 
@@ -90,28 +77,27 @@ def evaluation_cost(model: nn.Module, dataset) -> float:
     return len(dataset.images) / 2 if embeds_once(model, dataset) else len(dataset)
 
 
-def _logits(model, dataset, batch_size: int, channels_last: bool, bf16: bool):
+def _logits(model, dataset, batch_size: int, compute: Compute):
     """Yield (float32 logits, targets) over the whole set, in its order."""
-    device = dataset.device
     if embeds_once(model, dataset):
-        with autocast(device, bf16):
-            embeddings = torch.cat([model.embed(*prepare(inputs, channels_last))
+        with compute.autocast():
+            embeddings = torch.cat([model.embed(*compute.inputs(inputs))
                                     for inputs, _ in batches(dataset.images, batch_size)])
         for start in range(0, len(dataset), batch_size):
             chosen = dataset.pairs[start:start + batch_size].long()
-            with autocast(device, bf16):
+            with compute.autocast():
                 logits = model.compare(embeddings[chosen[:, 0]], embeddings[chosen[:, 1]])
             yield logits.float(), dataset.targets[start:start + batch_size]
         return
     for inputs, targets in batches(dataset, batch_size):
-        with autocast(device, bf16):
-            logits = model(*prepare(inputs, channels_last))
+        with compute.autocast():
+            logits = model(*compute.inputs(inputs))
         yield logits.float(), targets
 
 
 @torch.inference_mode()
-def totals(model: nn.Module, dataset, *, batch_size: int = EVAL_BATCH_SIZE, channels_last: bool = True,
-           bf16: bool = False, keep: list | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def totals(model: nn.Module, dataset, compute: Compute, *, batch_size: int = EVAL_BATCH_SIZE,
+           keep: list | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed cross-entropy and number of correct predictions over the whole set, as tensors on its device.
 
     Nothing is read back to the host, so a training loop can measure without waiting for the device.
@@ -122,7 +108,7 @@ def totals(model: nn.Module, dataset, *, batch_size: int = EVAL_BATCH_SIZE, chan
     try:
         loss_sum = torch.zeros((), device=dataset.device)
         correct = torch.zeros((), device=dataset.device, dtype=torch.int64)
-        for logits, targets in _logits(model, dataset, batch_size, channels_last, bf16):
+        for logits, targets in _logits(model, dataset, batch_size, compute):
             loss_sum += F.cross_entropy(logits, targets, reduction="sum")
             predictions = logits.argmax(1)
             correct += (predictions == targets).sum()
@@ -134,18 +120,23 @@ def totals(model: nn.Module, dataset, *, batch_size: int = EVAL_BATCH_SIZE, chan
 
 
 def evaluate(model: nn.Module, dataset, *, batch_size: int = EVAL_BATCH_SIZE, channels_last: bool = True,
-             bf16="auto", keep_predictions: bool = True) -> Evaluation:
+             precision: str = "auto", keep_predictions: bool = True) -> Evaluation:
     """Loss and accuracy of `model` on every item of `dataset` in inference mode, and its predictions.
 
-    `bf16`: True, False, or "auto" (bf16 autocast where the machine computes it natively, as fit does).
+    `precision`: "bf16", "fp32", or "auto" (bf16 autocast where the machine computes it natively, as fit does).
     A Siamese net on a pair set embeds each pool image once (see `embeds_once`); the logits are those
     of its forward pass, up to float rounding. `keep_predictions=False` skips gathering predictions
     and probabilities (their fields are None), for measurements during training.
     """
-    bf16 = resolve_bf16(bf16, dataset.device)
+    return measure(model, dataset, Compute.choose(dataset.device, precision, channels_last), batch_size=batch_size,
+                   keep_predictions=keep_predictions)
+
+
+def measure(model: nn.Module, dataset, compute: Compute, *, batch_size: int = EVAL_BATCH_SIZE,
+            keep_predictions: bool = True) -> Evaluation:
+    """evaluate() with the Compute of a run (fit's measurements share its device, precision and layout)."""
     kept: list | None = [] if keep_predictions else None
-    loss_sum, correct = totals(model, dataset, batch_size=batch_size, channels_last=channels_last, bf16=bf16,
-                               keep=kept)
+    loss_sum, correct = totals(model, dataset, compute, batch_size=batch_size, keep=kept)
     n = max(len(dataset), 1)
     predictions = targets = probabilities = None
     if kept:

@@ -17,7 +17,6 @@ import gzip
 import hashlib
 import os
 import pickle
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 from filelock import FileLock
+
+from .files import write_atomically
 
 # Published MD5 sums of the four uncompressed IDX files.
 MNIST_FILES = {
@@ -135,26 +136,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array as an IDX file (images rank 3, labels rank 1), atomically."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    _atomic_write(path, header + array.tobytes())
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write a temporary file beside `path`, then rename it over `path`: never half a file.
-
-    os.open with mode 0o666 lets the umask decide the permissions (0644 under umask 022), as
-    any other new file gets; tempfile's files would be 0600, unreadable by the rest of a class.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        with open(os.open(temporary, flags, 0o666), "wb") as f:
-            f.write(payload)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    write_atomically(path, lambda temporary: temporary.write_bytes(header + array.tobytes()))
 
 
 def decode_mnist_pickle(pickle_gz: Path, folder: Path) -> None:

@@ -23,11 +23,12 @@ import math
 import os
 import platform
 import subprocess
-import uuid
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .files import write_atomically
 
 PACKAGE = Path(__file__).resolve().parent
 REPOSITORY = PACKAGE.parent
@@ -65,26 +66,13 @@ def figures_dir(notebook: str) -> Path:
     return folder
 
 
-def _write_atomically(path: Path, write) -> Path:
-    """Call write(temporary path), then rename it to `path`; on failure remove the temporary file."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # opened by `write`, so the umask applies
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
-
-
-write_atomically = _write_atomically  # public name for other modules (grade CSV, prepared notebooks)
 
 
 def save_figure(fig, notebook: str, name: str, dpi: int = 100) -> Path:
     """Write `fig` as `<name>.png` in the notebook's figures folder; return its path."""
     name = _plain_name(name.removesuffix(".png") if isinstance(name, str) else name, "figure name")
     path = figures_dir(notebook) / f"{name}.png"
-    return _write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
+    return write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
 
 
 # ---------------------------------------------------------------- metrics.json
@@ -194,7 +182,7 @@ def save_metrics(notebook: str, metrics: dict) -> Path:
     metrics = {**{k: metrics[k] for k in order if k in metrics}, **{k: v for k, v in metrics.items() if k not in order}}
     text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
     path = figures_dir(notebook) / "metrics.json"
-    return _write_atomically(path, lambda tmp: tmp.write_text(text))
+    return write_atomically(path, lambda tmp: tmp.write_text(text))
 
 
 def load_metrics(notebook: str) -> dict:
@@ -205,7 +193,15 @@ def load_metrics(notebook: str) -> dict:
 def save_history(notebook: str, run: str, frame) -> Path:
     """Write a run's per-mini-batch History frame as figures/<notebook>/history_<run>.csv; return its path."""
     path = figures_dir(notebook) / f"history_{_plain_name(run, 'run name')}.csv"
-    return _write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def save_weights(notebook: str, run: str, state_dict: dict | None) -> Path:
+    """Write a run's final weights (a state_dict) as figures/<notebook>/weights_<run>.pt; return its path."""
+    if not isinstance(state_dict, dict) or not state_dict:
+        raise ValueError(f"run {run!r}: the weights to save must be a model's state_dict, got {type(state_dict)}")
+    path = figures_dir(notebook) / f"weights_{_plain_name(run, 'run name')}.pt"
+    return write_atomically(path, lambda tmp: torch.save(state_dict, tmp))
 
 
 # ---------------------------------------------------------------- provenance

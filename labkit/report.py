@@ -28,7 +28,7 @@ from .course import facts as recorded
 from .course.requirements import PROFILES, Outcome, evaluate, failures, outcome_table, requirements_for, score
 from .env import is_deterministic
 from .live import in_notebook
-from .records import provenance, save_figure, save_history, save_metrics
+from .records import provenance, save_figure, save_history, save_metrics, save_weights
 
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
@@ -89,13 +89,11 @@ class Report:
         _show(fig)
 
     def add_run(self, name: str, history) -> dict:
-        """Record a trained run: its metrics.json entry (with its settings and precision) and its history file."""
-        settings = dict(getattr(history, "settings", None) or {})
+        """Record a trained run: its metrics.json entry (results, recipe, precision), its history file and its
+        final weights (weights_<name>.pt, which a grader loads to measure the run itself)."""
         path = save_history(self.notebook, name, history.frame)
-        self.runs[name] = {**history.record(), "settings": settings,
-                           "precision": settings.get("precision", getattr(history, "precision", None)),
-                           "deterministic": settings.get("deterministic", getattr(history, "deterministic", None)),
-                           "interrupted": bool(getattr(history, "interrupted", False)), "history": path.name}
+        weights = save_weights(self.notebook, name, history.weights)
+        self.runs[name] = {**history.record(), "history": path.name, "weights": weights.name}
         self._save()
         return self.runs[name]
 

@@ -17,13 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .evaluate import autocast, prepare, totals
+from .compute import Compute
+from .evaluate import totals
 
 HISTORY_COLUMNS = ["step", "epoch", "train_loss", "test_loss", "test_accuracy", "test_scope", "test_set_loss",
                    "test_set_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
 ONE_TEST_BATCH, WHOLE_TEST_SET = "one test batch", "whole test set"
-STEP_TESTS = ("auto", "batch", "whole")
-WHOLE_SET_SHARE = 0.25  # the whole set every step is affordable when it costs at most this share of a step
 
 
 class TrainingDiverged(RuntimeError):
@@ -105,23 +104,22 @@ class StepTest:
 
     One test batch is the next `batch_size` items of a fixed permutation of the test set drawn from its
     own generator (seeded with `seed`; the training generator is not touched), cycling so that the whole
-    set is covered in turn. "auto" is one test batch: bench/step_test_cost.py measured the whole test set
-    at 1.3 to 29 training steps on a 2-core CPU and 0.9 to 2.5 on an H200 GPU (bench/results.md and
-    results-gpu.md), above WHOLE_SET_SHARE of a step everywhere; "whole" asks for it anyway. The choice
-    never depends on a timing, so two runs of one seed (and a resumed run) measure the same thing.
+    set is covered in turn. "auto" is one test batch: the whole test set after every step costs more than
+    a training step on the CPUs and GPUs measured (studies/), "whole" asks for it anyway. The choice never
+    depends on a timing, so two runs of one seed (and a resumed run) measure the same thing.
     """
 
-    def __init__(self, test, batch_size: int, seed: int, scope: str, channels_last: bool, bf16: bool):
-        self.test, self.channels_last, self.bf16 = test, channels_last, bf16
+    def __init__(self, test, batch_size: int, seed: int, step_test: str, compute: Compute):
+        self.test, self.compute = test, compute
         self.batch_size = min(batch_size, len(test))
         order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed)).to(test.device)
         self.cycle = torch.cat([order, order[:self.batch_size]])  # a batch that wraps around is one slice
-        self.scope = ONE_TEST_BATCH if scope == "auto" else scope
+        self.scope = WHOLE_TEST_SET if step_test == "whole" else ONE_TEST_BATCH  # "auto" and "batch"
 
     def measure(self, model: nn.Module, step: int) -> tuple[torch.Tensor, torch.Tensor, str]:
         """(loss, accuracy, scope) after 0-based `step`, as tensors on the device (nothing read back)."""
         if self.scope == WHOLE_TEST_SET:
-            loss_sum, correct = totals(model, self.test, channels_last=self.channels_last, bf16=self.bf16)
+            loss_sum, correct = totals(model, self.test, self.compute)
             return loss_sum / len(self.test), correct / len(self.test), WHOLE_TEST_SET
         loss, accuracy = self._one_batch(model, step)
         return loss, accuracy, ONE_TEST_BATCH
@@ -133,19 +131,11 @@ class StepTest:
         was_training = model.training
         model.eval()
         try:
-            with autocast(self.test.device, self.bf16):
-                logits = model(*prepare(inputs, self.channels_last)).float()
+            with self.compute.autocast():
+                logits = model(*self.compute.inputs(inputs)).float()
         finally:
             model.train(was_training)
         return F.cross_entropy(logits, targets), (logits.argmax(1) == targets).float().mean()
-
-
-def choose_step_test(train_step_seconds: float, whole_set_seconds: float) -> str:
-    """The affordable per-step test scope: the whole test set when it costs at most WHOLE_SET_SHARE of a step.
-
-    bench/step_test_cost.py applies it to measured costs, to check "auto"'s choice by device on each machine.
-    """
-    return WHOLE_TEST_SET if whole_set_seconds <= WHOLE_SET_SHARE * train_step_seconds else ONE_TEST_BATCH
 
 
 class StopRequest:

@@ -1,14 +1,16 @@
 """fit(): one training loop for both labs, with a clean stop, exact resume and checkpoints.
 
-    fit(model, train, test, epochs=6, lr=3e-3)          -> History: one row per mini-batch
-    fit(..., checkpoint="run.pt")                       saved after every epoch and when stopped
-    fit(..., checkpoint="run.pt", resume=True)          continues it: the numbers of one uninterrupted run
+    recipe = Recipe(epochs=6, lr=3e-3)
+    fit(model, train, test, recipe)                         -> History: one row per mini-batch
+    fit(model, train, test, recipe, checkpoint="run.pt")    saved after every epoch and when stopped
+    fit(..., checkpoint="run.pt", resume=True)              continues it: the numbers of one uninterrupted run
 
 A model maps inputs to class logits (10 digits, or 2 for pairs), so one cross-entropy and one loop
 serve every notebook. Data sets are already on the device (`labkit.data`); a step is an index, a
-forward, a backward. This module holds fit, the History it returns and the argument checks; the
-parts live below it: `labkit.optim` (optimizer and schedule), `labkit.steps` (the per-step log, the
-per-step test, the stop request), `labkit.checkpoint` and `labkit.evaluate` (whole-set measurements).
+forward, a backward. The settings of a run are one `labkit.Recipe`; this module holds fit and the History
+it returns; the parts live below it: `labkit.optim` (optimizer and schedule), `labkit.steps` (the per-step
+log, the per-step test, the stop request), `labkit.checkpoint`, `labkit.compute` (device, precision, layout)
+and `labkit.evaluate` (whole-set measurements).
 """
 
 from __future__ import annotations
@@ -25,41 +27,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim import lr_scheduler as schedules
 
-from .checkpoint import (  # noqa: F401  (save_checkpoint, load_checkpoint re-exported)
-    CHECKPOINT_FORMAT,
-    check_same_run,
-    load_checkpoint,
-    read_checkpoint,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-    write_checkpoint,
-)
+from .checkpoint import CHECKPOINT_FORMAT, check_same_run, read_checkpoint, rng_state, set_rng_state, write_checkpoint
+from .compute import Compute
 from .data import batches
-from .env import precision_name, resolve_bf16, seed_everything
-from .evaluate import (  # noqa: F401  (re-exported: `from labkit.train import evaluate` keeps working)
-    EVAL_BATCH_SIZE,
-    Evaluation,
-    autocast,
-    embeds_once,
-    evaluate,
-    evaluation_cost,
-    prepare,
-    totals,
-)
+from .env import seed_everything
+from .evaluate import Evaluation, evaluation_cost, measure
 from .live import LivePlot, Progress, in_notebook
-from .optim import make_optimizer, make_scheduler, spec_name
-from .steps import (  # noqa: F401  (HISTORY_COLUMNS, choose_step_test re-exported)
-    HISTORY_COLUMNS,
-    ONE_TEST_BATCH,
-    STEP_TESTS,
-    WHOLE_TEST_SET,
-    StepLog,
-    StepTest,
-    StopRequest,
-    TrainingDiverged,
-    choose_step_test,
-)
+from .optim import make_optimizer, make_scheduler
+from .recipe import Recipe
+from .steps import ONE_TEST_BATCH, StepLog, StepTest, StopRequest, TrainingDiverged
 
 
 class AlreadyTrainedWarning(UserWarning):
@@ -71,38 +47,47 @@ class AlreadyTrainedWarning(UserWarning):
 
 @dataclass
 class History:
-    """One row per mini-batch (`frame`, columns HISTORY_COLUMNS), and the final whole-set measurements.
+    """One row per mini-batch (`frame`, columns labkit.steps.HISTORY_COLUMNS), and the final whole-set measurements.
 
-    `train_seconds` is the wall time of the training loop, including the per-step and periodic test
-    measurements (they are part of what a student waits for), excluding the final measurements.
-    `interrupted` says the run was stopped (the stop button, Ctrl-C); `stopped_at` is its last
-    completed step. `settings` holds the values fit ran with, as plain data. `epoch_seeds`: for a training
-    set that draws fresh items every epoch (RandomPairs), the seed of each epoch's draw, so that
-    `train.trained_pairs(history.epoch_seeds)` gives back exactly what the network was trained on.
+    `recipe` is the Recipe the run followed; `precision` the one it trained in ("bf16" or "fp32", what
+    the recipe's "auto" resolved to), `eval_every` the steps between its whole-set measurements, `sizes` the
+    items of its train, test and validation sets. `train_seconds` is the wall time of the training loop,
+    including the per-step and periodic test measurements, excluding the final measurements. `interrupted`
+    says the run was stopped (the stop button, Ctrl-C); `stopped_at` is its last completed step.
+    `epoch_seeds`: for a training set that draws fresh items every epoch (RandomPairs), the seed of each
+    epoch's draw, so that `train.trained_pairs(history.epoch_seeds)` gives back what the network was trained
+    on. `weights`: the trained model's state_dict, on the CPU (a Report saves it beside the history).
     """
 
     label: str
     model: str
     parameters: int
-    epochs: int
+    recipe: Recipe
     frame: pd.DataFrame = field(repr=False)
     final: dict = field(default_factory=dict)
     train_seconds: float = 0.0
     test: Evaluation | None = field(default=None, repr=False)
     val: Evaluation | None = field(default=None, repr=False)
-    settings: dict = field(default_factory=dict, repr=False)
+    precision: str = "fp32"
+    eval_every: int = 1
+    sizes: dict = field(default_factory=dict)
     interrupted: bool = False
     stopped_at: int = 0
-    precision: str = "fp32"
-    deterministic: bool = False
     epoch_seeds: list = field(default_factory=list, repr=False)
+    weights: dict | None = field(default=None, repr=False)
+
+    @property
+    def epochs(self) -> int:
+        return self.recipe.epochs
 
     def record(self) -> dict:
-        """This run as one `runs` entry of metrics.json."""
+        """This run as one `runs` entry of metrics.json: results, the recipe as followed, what it resolved to."""
         from .records import run_record
 
         per_class = self.test.per_class_accuracy()["accuracy"].tolist() if self.test else []
-        return run_record(self.model, self.parameters, self.epochs, self.final, self.train_seconds, per_class)
+        return {**run_record(self.model, self.parameters, self.epochs, self.final, self.train_seconds, per_class),
+                "recipe": self.recipe.record(), "precision": self.precision, "eval_every": self.eval_every,
+                "sizes": dict(self.sizes), "steps": self.stopped_at, "interrupted": self.interrupted}
 
     def summary(self) -> dict:
         return {"run": self.label, "model": self.model, "parameters": self.parameters, "epochs": self.epochs,
@@ -111,16 +96,16 @@ class History:
     @property
     def scopes(self) -> dict[str, str]:
         """What each loss column was measured on, in words (for a lab report's captions)."""
-        settings = self.settings
-        every = f"every {settings.get('eval_every')} mini-batches and after the last"
+        every = f"every {self.eval_every} mini-batches and after the last"
         used = list(dict.fromkeys(self.frame["test_scope"])) if len(self.frame) else []
-        batch = f"one test batch of {settings.get('test_batch_size')} items, cycling through the test set"
+        batch = f"one test batch of {self.recipe.test_batch_size or self.recipe.batch_size} items, cycling " \
+                f"through the test set"
         per_step = " then ".join(batch if scope == ONE_TEST_BATCH else "the whole test set" for scope in used)
-        val_size = settings.get("val_size")
+        val_size = self.sizes.get("val")
         return {
             "train_loss": "each mini-batch, in training mode, as it was trained on",
             "test_loss": f"after each mini-batch: {per_step or 'no steps'}",
-            "test_set_loss": f"the whole test set ({settings.get('test_size')} items) {every}",
+            "test_set_loss": f"the whole test set ({self.sizes.get('test')} items) {every}",
             "val_loss": f"the whole validation set ({val_size} items) {every}" if val_size else "no validation set",
         }
 
@@ -145,17 +130,7 @@ def default_eval_every(train_size: int, test_cost: float, batch_size: int) -> in
     return max(1, min(steps_per_epoch, round(cost_in_steps / EVAL_SHARE)))
 
 
-def _check_arguments(train, test, val, epochs, lr, batch_size, eval_every, step_test, test_batch_size):
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    for name, value, extra in (("batch_size", batch_size, ""), ("eval_every", eval_every, " or None (automatic)"),
-                               ("test_batch_size", test_batch_size, " or None (batch_size)")):
-        if (value is not None or not extra) and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive int{extra}, got {value!r}")
-    if step_test not in STEP_TESTS:
-        raise ValueError(f"step_test must be one of {STEP_TESTS}, got {step_test!r}")
+def _check_sets(train, test, val) -> None:
     for name, other in (("test", test), ("val", val)):
         if other is None:
             continue
@@ -174,34 +149,18 @@ def _warn_if_trained(model: nn.Module, resume: bool) -> None:
             stacklevel=3)
 
 
-def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer="adam", weight_decay: float = 0.0,
-        scheduler="onecycle", scheduler_options: dict | None = None, scheduler_interval: str = "auto",
-        batch_size: int = 128, eval_every: int | None = None, step_test: str = "auto",
-        test_batch_size: int | None = None, val=None, seed: int = 0, deterministic: bool = False,
-        shuffle: bool = True, augment=None, class_weights=None, channels_last: bool = True, bf16="auto",
-        live: bool = True, progress: bool = True, label: str | None = None,
-        checkpoint: str | os.PathLike | None = None, resume: bool = False) -> History:
-    """Train `model` on `train` with cross-entropy, record every mini-batch, and return a History.
+def fit(model: nn.Module, train, test, recipe: Recipe, *, val=None, label: str | None = None, live: bool = True,
+        progress: bool = True, checkpoint: str | os.PathLike | None = None, resume: bool = False) -> History:
+    """Train `model` on `train` with cross-entropy as `recipe` says, record every mini-batch, return a History.
 
     Every row holds that mini-batch's training loss and, measured right after its update, the test loss
-    and accuracy on one test batch (`test_batch_size`, default `batch_size`) or on the whole test set:
-    `step_test` "batch", "whole", or "auto" (one test batch: the whole set costs more than a quarter of a
-    step on the CPUs and the GPU measured, see labkit.steps.StepTest). Every `eval_every` steps and after
-    the last, the whole test set and the validation set `val` (an ImageSet or PairSet, or None) are
-    measured too. At the end: loss and accuracy on the whole training set (no augmentation;
-    `train.evaluation_set()` for a set that draws fresh items each epoch, RandomPairs), the
-    test set and the validation set.
-
-    optimizer: "adam", "adamw", "sgd", "adadelta", "rmsprop", an Optimizer built on model.parameters(),
-    or a callable params -> Optimizer (built ones keep their own learning rate). scheduler: None,
-    "onecycle" or "cosine" (over all mini-batches, `lr` the peak), "step" (`scheduler_options`
-    step_size in epochs, gamma), an LRScheduler, or a callable optimizer -> LRScheduler; stepped per
-    batch or per epoch as it expects (`scheduler_interval` overrides). ReduceLROnPlateau steps each
-    epoch on the validation loss when there is a val set, else on the epoch's mean training loss.
-    The `lr` column holds the rate each step used.
-
-    bf16: True, False or "auto" (bf16 autocast on a CPU that computes it natively, see env.resolve_bf16);
-    `deterministic` passes to seed_everything. `shuffle=False` keeps the training set's order.
+    and accuracy on one test batch or on the whole test set (the recipe's `step_test`). Every `eval_every`
+    steps and after the last, the whole test set and the validation set `val` (an ImageSet or PairSet, or
+    None) are measured too. At the end: loss and accuracy on the whole training set (no augmentation;
+    `train.evaluation_set()` for a set that draws fresh items each epoch, RandomPairs), the test set and
+    the validation set. A schedule steps per batch or per epoch as it expects; ReduceLROnPlateau steps each
+    epoch on the validation loss when there is a val set, else on the epoch's mean training loss. The `lr`
+    column holds the rate each step used.
 
     Stopping: an interrupt (Jupyter's stop button, Ctrl-C) ends training after the current step; fit
     then saves the checkpoint, still does the final whole-set measurements (a second interrupt aborts
@@ -210,38 +169,13 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer="ada
     so that, on a CPU, the History (all but `seconds`) and the weights equal those of one uninterrupted
     run. Calling fit again on a trained model warns (AlreadyTrainedWarning) unless resuming.
     """
-    _check_arguments(train, test, val, epochs, lr, batch_size, eval_every, step_test, test_batch_size)
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f"recipe must be a labkit.Recipe, e.g. Recipe(epochs=6, lr=3e-3); got {recipe!r}")
+    _check_sets(train, test, val)
     if resume and checkpoint is None:
         raise ValueError("resume=True continues from a checkpoint: pass checkpoint=<path of the stopped run>")
-    device = train.device
-    bf16 = resolve_bf16(bf16, device)
     _warn_if_trained(model, resume)
-    generator = seed_everything(seed, deterministic=deterministic)
-    model.to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    steps_per_epoch = math.ceil(len(train) / batch_size)
-    eval_every = eval_every or default_eval_every(len(train), evaluation_cost(model, test), batch_size)
-    opt = make_optimizer(optimizer, model, lr, weight_decay)
-    sched, per_batch = make_scheduler(scheduler, opt, lr, epochs, steps_per_epoch, scheduler_options,
-                                      scheduler_interval)
-    settings = {
-        "model": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters()), "epochs": epochs,
-        "lr": lr, "batch_size": batch_size, "optimizer": spec_name(optimizer, opt),
-        "scheduler": spec_name(scheduler, sched), "scheduler_interval": "batch" if per_batch else "epoch",
-        "scheduler_options": dict(scheduler_options or {}), "weight_decay": weight_decay, "seed": seed,
-        "shuffle": shuffle, "augment": repr(augment),
-        "class_weights": None if class_weights is None else torch.as_tensor(class_weights).tolist(),
-        "precision": precision_name(bf16), "deterministic": deterministic, "eval_every": eval_every,
-        "step_test": step_test, "test_batch_size": test_batch_size or batch_size, "train_size": len(train),
-        "test_size": len(test), "val_size": None if val is None else len(val),
-    }
-    weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32, device=device)
-    per_step_test = StepTest(test, test_batch_size or batch_size, seed,
-                             {"batch": ONE_TEST_BATCH, "whole": WHOLE_TEST_SET}.get(step_test, "auto"),
-                             channels_last, bf16)
-    run = _Run(model, train, test, val, opt, sched, per_batch, generator, per_step_test, weight, settings,
-               label or type(model).__name__, eval_every, shuffle, augment, channels_last, bf16, checkpoint)
+    run = _Run(model, train, test, val, recipe, label or type(model).__name__, checkpoint)
     if resume:
         run.restore(read_checkpoint(checkpoint), checkpoint)
     run.display(live, progress)
@@ -256,7 +190,7 @@ def fit(model: nn.Module, train, test, *, epochs: int, lr: float, optimizer="ada
     return run.finish()
 
 
-def draw_epoch(train_set, generator: torch.Generator):
+def _draw_epoch(train_set, generator: torch.Generator):
     """(the set one epoch trains on, the seed it was drawn with): fresh items from a set that draws them every
     epoch (`epoch_seed` and `sample`, as RandomPairs), else (the set itself, None)."""
     if hasattr(train_set, "epoch_seed"):
@@ -265,50 +199,49 @@ def draw_epoch(train_set, generator: torch.Generator):
     return train_set, None
 
 
-def training_step(model: nn.Module, optimizer, inputs, targets, *, device: torch.device, bf16: bool,
-                  channels_last: bool = True, weight: torch.Tensor | None = None, scheduler=None,
-                  per_batch: bool = False) -> torch.Tensor:
-    """One mini-batch as fit trains it: forward under autocast, cross-entropy (class `weight`), backward, the
-    optimizer's step and, when the schedule is per batch, the schedule's. Returns the loss (not synchronised)."""
-    with autocast(device, bf16):
-        logits = model(*prepare(inputs, channels_last))
-    loss = F.cross_entropy(logits.float(), targets, weight=weight)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    if scheduler is not None and per_batch:
-        scheduler.step()
-    return loss
-
-
 class _Run:
     """One fit call's state; `train` is the loop, the other methods the parts it calls."""
 
-    def __init__(self, model, train_set, test, val, optimizer, scheduler, per_batch, generator, step_test, weight,
-                 settings, label, eval_every, shuffle, augment, channels_last, bf16, checkpoint):
-        self.model, self.train_set, self.test, self.val = model, train_set, test, val
-        self.optimizer, self.scheduler, self.per_batch, self.generator = optimizer, scheduler, per_batch, generator
-        self.step_test, self.weight, self.settings, self.label = step_test, weight, settings, label
-        self.epochs, self.batch_size, self.eval_every = settings["epochs"], settings["batch_size"], eval_every
-        self.shuffle, self.augment, self.channels_last, self.bf16 = shuffle, augment, channels_last, bf16
-        self.checkpoint = checkpoint
-        self.steps_per_epoch = math.ceil(len(train_set) / self.batch_size)
-        self.total_steps = self.epochs * self.steps_per_epoch
+    def __init__(self, model, train_set, test, val, recipe: Recipe, label: str, checkpoint):
+        self.model, self.train_set, self.test, self.val, self.recipe = model, train_set, test, val, recipe
+        self.label, self.checkpoint = label, checkpoint
         self.device = train_set.device
-        self.log = StepLog(self.total_steps, self.steps_per_epoch, self.device, label, settings["lr"])
+        self.compute = Compute.choose(self.device, recipe.precision, recipe.channels_last)
+        self.generator = seed_everything(recipe.seed, deterministic=recipe.deterministic)
+        self.compute.place(model)
+        self.steps_per_epoch = math.ceil(len(train_set) / recipe.batch_size)
+        self.total_steps = recipe.epochs * self.steps_per_epoch
+        self.eval_every = recipe.eval_every or default_eval_every(len(train_set), evaluation_cost(model, test),
+                                                                  recipe.batch_size)
+        self.optimizer = make_optimizer(recipe.optimizer, model, recipe.lr, recipe.weight_decay)
+        self.scheduler, self.per_batch = make_scheduler(recipe.scheduler, self.optimizer, recipe.lr, recipe.epochs,
+                                                        self.steps_per_epoch, recipe.scheduler_options,
+                                                        recipe.scheduler_interval)
+        self.weight = None if recipe.class_weights is None else torch.tensor(recipe.class_weights,
+                                                                             device=self.device)
+        self.step_test = StepTest(test, recipe.test_batch_size or recipe.batch_size, recipe.seed, recipe.step_test,
+                                  self.compute)
+        self.parameters = sum(p.numel() for p in model.parameters())
+        self.sizes = {"train": len(train_set), "test": len(test), "val": None if val is None else len(val)}
+        self.log = StepLog(self.total_steps, self.steps_per_epoch, self.device, label, recipe.lr)
         self.epoch, self.batches_done = 0, 0  # the epoch in progress (0-based) and its steps done
         self.epoch_seeds: list[int] = []  # the seed of each epoch's fresh draw (RandomPairs), else empty
-        self.epoch_start_state = generator.get_state()
+        self.epoch_start_state = self.generator.get_state()
         self.seconds_before = 0.0  # training time of the sessions before a resume
         self.started = time.perf_counter()
         self.interrupted = False
 
+    def identity(self) -> dict:
+        """What a checkpoint must share with this run to be resumed by it."""
+        return {"model": type(self.model).__name__, "parameters": self.parameters, "recipe": self.recipe.record(),
+                "sizes": self.sizes}
+
     def restore(self, state: dict, path) -> None:
         """Continue the run saved in `state`: weights, optimizer, schedule, random states, rows so far."""
-        if state.get("format") != CHECKPOINT_FORMAT or "settings" not in state:
+        if state.get("format") != CHECKPOINT_FORMAT or "run" not in state:
             raise ValueError(f"checkpoint {path} holds no training state to resume (format {state.get('format')!r}); "
                              f"fit(..., checkpoint=path) writes one")
-        check_same_run(state["settings"], self.settings, path)
+        check_same_run(state["run"], self.identity(), path)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
@@ -332,7 +265,7 @@ class _Run:
         self.model.train()
         with StopRequest() as stop:
             try:
-                while self.epoch < self.epochs:  # end_epoch() moves on to the next
+                while self.epoch < self.recipe.epochs:  # end_epoch() moves on to the next
                     self.epoch_start_state = self.generator.get_state()
                     for inputs, targets in self.epoch_batches(skip=self.batches_done):
                         lr = self.optimizer.param_groups[0]["lr"]
@@ -353,18 +286,26 @@ class _Run:
     def epoch_batches(self, skip: int):
         """This epoch's mini-batches, drawn with the training generator. The first `skip` (done before a
         resume) are drawn again but not trained on, so the generator advances exactly as in one run."""
-        epoch_set, seed = draw_epoch(self.train_set, self.generator)
+        epoch_set, seed = _draw_epoch(self.train_set, self.generator)
         if seed is not None:
             self.epoch_seeds[self.epoch:] = [seed]  # a resumed epoch draws its seed again: replace, never add
-        for index, batch in enumerate(batches(epoch_set, self.batch_size, shuffle=self.shuffle,
-                                              augment=self.augment, generator=self.generator)):
+        for index, batch in enumerate(batches(epoch_set, self.recipe.batch_size, shuffle=self.recipe.shuffle,
+                                              augment=self.recipe.augment, generator=self.generator)):
             if index >= skip:
                 yield batch
 
     def train_step(self, inputs, targets) -> torch.Tensor:
-        return training_step(self.model, self.optimizer, inputs, targets, device=self.device, bf16=self.bf16,
-                             channels_last=self.channels_last, weight=self.weight, scheduler=self.scheduler,
-                             per_batch=self.per_batch)
+        """One mini-batch: forward under the run's precision, cross-entropy, backward, the optimizer's step and,
+        when the schedule is per batch, the schedule's. Returns the loss (not synchronised)."""
+        with self.compute.autocast():
+            logits = self.model(*self.compute.inputs(inputs))
+        loss = F.cross_entropy(logits.float(), targets, weight=self.weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.scheduler is not None and self.per_batch:
+            self.scheduler.step()
+        return loss
 
     def elapsed(self) -> float:
         return self.seconds_before + time.perf_counter() - self.started
@@ -382,8 +323,7 @@ class _Run:
     def measure_sets(self, step: int) -> None:
         for prefix, dataset in (("test_set", self.test), ("val", self.val)):
             if dataset is not None:
-                measured = evaluate(self.model, dataset, channels_last=self.channels_last, bf16=self.bf16,
-                                    keep_predictions=False)
+                measured = measure(self.model, dataset, self.compute, keep_predictions=False)
                 self.log.set_measurement(step, prefix, measured.loss, measured.accuracy)
 
     def end_epoch(self) -> None:
@@ -401,8 +341,7 @@ class _Run:
         self.log.sync()
         if self.val is None:
             return self.log.epoch_mean_train_loss(self.epoch + 1)
-        measured = evaluate(self.model, self.val, channels_last=self.channels_last, bf16=self.bf16,
-                            keep_predictions=False)
+        measured = measure(self.model, self.val, self.compute, keep_predictions=False)
         if math.isnan(self.log.columns["val_loss"][self.log.steps - 1]):
             self.log.set_measurement(self.log.steps, "val", measured.loss, measured.accuracy)
         return measured.loss
@@ -418,13 +357,13 @@ class _Run:
             "epoch_generator_state": self.epoch_start_state, "epoch_seeds": list(self.epoch_seeds),
             "rng": rng_state(self.device),
             "history": {"columns": self.log.columns, "train_seconds": self.elapsed()},
-            "settings": self.settings, "step_test": self.step_test.scope, "interrupted": interrupted})
+            "run": self.identity(), "step_test": self.step_test.scope, "interrupted": interrupted})
 
     def status(self) -> str:
         losses = self.log.columns["train_loss"]
         loss = f"  loss {losses[-1]:.4f}" if losses else ""
         stopped = f"  interrupted at step {self.log.steps}" if self.interrupted else ""
-        return f"epoch {min(self.epoch + 1, self.epochs)}/{self.epochs}{loss}{stopped}"
+        return f"epoch {min(self.epoch + 1, self.recipe.epochs)}/{self.recipe.epochs}{loss}{stopped}"
 
     def show(self, final: bool = False) -> None:
         step = f"step {self.log.steps}/{self.total_steps}  "
@@ -436,10 +375,9 @@ class _Run:
         train_seconds = self.elapsed()
         self.log.sync()
         train_set = self.train_set.evaluation_set() if hasattr(self.train_set, "evaluation_set") else self.train_set
-        measure = dict(channels_last=self.channels_last, bf16=self.bf16)
-        train_measured = evaluate(self.model, train_set, keep_predictions=False, **measure)
-        test = evaluate(self.model, self.test, **measure)
-        val = evaluate(self.model, self.val, **measure) if self.val is not None else None
+        train_measured = measure(self.model, train_set, self.compute, keep_predictions=False)
+        test = measure(self.model, self.test, self.compute)
+        val = measure(self.model, self.val, self.compute) if self.val is not None else None
         final = {"train_accuracy": train_measured.accuracy, "train_loss": train_measured.loss,
                  "test_accuracy": test.accuracy, "test_loss": test.loss}
         if self.log.steps:  # the whole sets after the last step are these final measurements
@@ -454,6 +392,7 @@ class _Run:
     def history(self, final: dict | None = None, train_seconds: float | None = None, test=None, val=None) -> History:
         """The History of the steps synced so far (all of them after finish, the good ones after a divergence)."""
         seconds = self.elapsed() if train_seconds is None else train_seconds
-        return History(self.label, self.settings["model"], self.settings["parameters"], self.epochs, self.log.frame(),
-                       final or {}, seconds, test, val, self.settings, self.interrupted, self.log.steps,
-                       self.settings["precision"], self.settings["deterministic"], list(self.epoch_seeds))
+        weights = {name: tensor.detach().cpu().clone() for name, tensor in self.model.state_dict().items()}
+        return History(self.label, type(self.model).__name__, self.parameters, self.recipe, self.log.frame(),
+                       final or {}, seconds, test, val, self.compute.precision, self.eval_every, dict(self.sizes),
+                       self.interrupted, self.log.steps, list(self.epoch_seeds), weights)

@@ -31,3 +31,16 @@ def real_mnist_root():
     except MNISTError:
         pytest.skip("real MNIST not present (set LABKIT_DATA to a folder holding MNIST/raw)")
     return data_root()
+
+
+RUN_TIME = ("val", "label", "live", "progress", "checkpoint", "resume")  # fit's arguments beside the recipe
+
+
+def fit_recipe(model, train, test, **options):
+    """fit with a Recipe built from the recipe fields among `options`; live and progress off unless given."""
+    from labkit import Recipe, fit
+
+    run = {name: options.pop(name) for name in RUN_TIME if name in options}
+    run.setdefault("live", False)
+    run.setdefault("progress", False)
+    return fit(model, train, test, Recipe(**options), **run)

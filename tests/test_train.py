@@ -9,23 +9,14 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import fit_recipe
+from labkit.checkpoint import load_checkpoint, save_checkpoint
+from labkit.compute import Compute
 from labkit.data import Augment
-from labkit.train import (
-    EVAL_SHARE,
-    HISTORY_COLUMNS,
-    AlreadyTrainedWarning,
-    History,
-    StepTest,
-    TrainingDiverged,
-    choose_step_test,
-    default_eval_every,
-    embeds_once,
-    evaluate,
-    evaluation_cost,
-    fit,
-    load_checkpoint,
-    save_checkpoint,
-)
+from labkit.evaluate import embeds_once, evaluate, evaluation_cost
+from labkit.recipe import Recipe
+from labkit.steps import HISTORY_COLUMNS, StepTest, TrainingDiverged
+from labkit.train import EVAL_SHARE, AlreadyTrainedWarning, History, default_eval_every, fit
 
 
 class TinyNet(nn.Module):
@@ -42,7 +33,7 @@ def tiny_fit(data, **options):
     model = TinyNet()
     settings = dict(epochs=2, lr=3e-3, batch_size=32, seed=0, live=False, progress=False)
     settings.update(options)
-    return model, fit(model, data, data, **settings)
+    return model, fit_recipe(model, data, data, **settings)
 
 
 def test_history_has_one_row_per_mini_batch(tiny_digits):
@@ -80,10 +71,9 @@ def test_per_step_test_batches_leave_training_untouched_and_whole_set_matches(ti
 
 
 def test_step_test_cycles_through_the_whole_test_set(tiny_digits):
-    probe = StepTest(tiny_digits, 32, seed=0, scope="one test batch", channels_last=False, bf16=False)
+    probe = StepTest(tiny_digits, 32, seed=0, step_test="batch", compute=Compute(tiny_digits.device, False, False))
     seen = torch.cat([probe.cycle[(s * 32) % 300:(s * 32) % 300 + 32] for s in range(10)])
     assert len(seen) == 320 and set(seen.tolist()) == set(range(300))
-    assert choose_step_test(0.1, 0.02) == "whole test set" and choose_step_test(0.1, 0.05) == "one test batch"
 
 
 def test_training_learns_and_final_numbers_are_measured(tiny_digits):
@@ -134,7 +124,7 @@ class ExplodesAfter(nn.Module):
 
 def test_non_finite_loss_stops_with_step_and_history(tiny_digits):
     with pytest.raises(TrainingDiverged, match=r"at step 7 \(epoch 1\); last finite loss \d") as error:
-        fit(ExplodesAfter(7), tiny_digits, tiny_digits, epochs=2, lr=1e-3, batch_size=32, eval_every=5,
+        fit_recipe(ExplodesAfter(7), tiny_digits, tiny_digits, epochs=2, lr=1e-3, batch_size=32, eval_every=5,
             live=False, progress=False)
     kept = error.value.history.frame
     assert kept["step"].tolist() == [1, 2, 3, 4, 5, 6]
@@ -146,12 +136,14 @@ def test_non_finite_loss_stops_with_step_and_history(tiny_digits):
     ("lr", -1.0, "lr must be a positive finite number"),
     ("batch_size", 0, "batch_size must be a positive int"),
     ("eval_every", 0, "eval_every must be a positive int"),
-    ("optimizer", "adagrad", "unknown optimizer 'adagrad'; choose one of"),
-    ("scheduler", "plateau", "unknown scheduler 'plateau'; choose one of"),
+    ("optimizer", "adagrad", "optimizer must be one of"),
+    ("scheduler", "plateau", "scheduler must be one of"),
     ("scheduler", "step", "scheduler 'step' needs scheduler_options"),
     ("step_test", "always", "step_test must be one of"),
     ("test_batch_size", 0, "test_batch_size must be a positive int"),
-    ("bf16", "yes", "bf16 must be True, False or 'auto', got 'yes'"),
+    ("precision", "yes", "precision must be one of"),
+    ("augment", 10, "augment must be a labkit.Augment or None, got 10"),
+    ("class_weights", [1, -1], "class_weights must be finite non-negative numbers"),
 ])
 def test_bad_arguments_are_named(tiny_digits, option, value, message):
     with pytest.raises(ValueError, match=message):
@@ -185,7 +177,7 @@ def test_siamese_pair_evaluation_embeds_each_image_once_with_the_forward_logits(
     pairs = PairSet.build(tiny_digits, count=500, seed=0)
     passes = []
     siamese.encoder.register_forward_hook(lambda module, inputs, output: passes.append(len(inputs[0])))
-    result = evaluate(siamese, pairs, batch_size=128, bf16=False)
+    result = evaluate(siamese, pairs, batch_size=128, precision="fp32")
     assert sum(passes) == len(tiny_digits)  # 300 encoder passes, not 2 x 500
     assert embeds_once(siamese, pairs) and evaluation_cost(siamese, pairs) == len(tiny_digits) / 2
     with torch.inference_mode():
@@ -252,7 +244,7 @@ class StopsAt(nn.Module):
 def stop_fit(model, data, test, **options):
     settings = dict(epochs=3, lr=3e-3, batch_size=32, seed=0, live=False, progress=False, eval_every=4)
     settings.update(options)
-    return fit(model, data, test, **settings)
+    return fit_recipe(model, data, test, **settings)
 
 
 def same_run(first, second, model_a, model_b):
@@ -320,14 +312,14 @@ def test_trained_pairs_are_the_pairs_fit_trained_on(tiny_digits, monkeypatch):
     batches = labkit.train.batches
     monkeypatch.setattr(labkit.train, "batches", recording)
     pairs = RandomPairs(tiny_digits, 96, seed=3)
-    history = fit(StopsAt(inputs=2), pairs, pairs.evaluation_set(), epochs=2, lr=1e-3, batch_size=32, seed=5,
+    history = fit_recipe(StopsAt(inputs=2), pairs, pairs.evaluation_set(), epochs=2, lr=1e-3, batch_size=32, seed=5,
                   live=False, progress=False)
     trained = pairs.trained_pairs(history.epoch_seeds)
     assert len(seen) == 2 and len(trained) == 2 * 96
     assert torch.equal(trained.pairs, torch.cat([epoch.pairs for epoch in seen]))
     assert torch.equal(trained.targets, torch.cat([epoch.targets for epoch in seen]))
     assert not torch.equal(seen[0].pairs, seen[1].pairs)  # fresh pairs each epoch
-    assert fit(StopsAt(), tiny_digits, tiny_digits, epochs=1, lr=1e-3, live=False, progress=False).epoch_seeds == []
+    assert fit_recipe(StopsAt(), tiny_digits, tiny_digits, epochs=1, lr=1e-3, live=False, progress=False).epoch_seeds == []
 
 
 def test_second_interrupt_while_finishing_propagates(tiny_digits, monkeypatch):
@@ -336,7 +328,7 @@ def test_second_interrupt_while_finishing_propagates(tiny_digits, monkeypatch):
     def interrupted_again(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "evaluate", interrupted_again)
+    monkeypatch.setattr(train_module, "measure", interrupted_again)
     with pytest.raises(KeyboardInterrupt):
         stop_fit(StopsAt(stop_at=3), tiny_digits, tiny_digits)
     with train_module.StopRequest() as stop, pytest.raises(KeyboardInterrupt):
@@ -349,8 +341,8 @@ def test_checkpoint_is_plain_data_and_names_a_different_run(tiny_digits, tmp_pat
     path = tmp_path / "run.pt"
     stop_fit(TinyNet(), tiny_digits, tiny_digits, epochs=1, checkpoint=path)
     state = torch.load(path, weights_only=True)
-    assert {"model", "optimizer", "scheduler", "epoch_generator_state", "rng", "history", "settings"} <= set(state)
-    assert state["epoch"] == 1 and state["settings"]["lr"] == 3e-3
+    assert {"model", "optimizer", "scheduler", "epoch_generator_state", "rng", "history", "run"} <= set(state)
+    assert state["epoch"] == 1 and state["run"]["recipe"]["lr"] == 3e-3
     with pytest.raises(ValueError, match=r"epochs 1 in the checkpoint, 2 now; lr 0.003 in the checkpoint, 0.001 now"):
         stop_fit(TinyNet(), tiny_digits, tiny_digits, epochs=2, lr=1e-3, checkpoint=path, resume=True)
     with pytest.raises(ValueError, match="model 'TinyNet' in the checkpoint, 'StopsAt' now"):
@@ -376,7 +368,7 @@ def test_seeded_build_and_fit_repeat_without_global_seeding(tiny_digits):
     for _ in range(2):
         torch.manual_seed(123 + len(runs))  # whatever the global state, build(seed) fixes the weights
         model = models.build("plain_cnn", seed=0)
-        runs.append(fit(model, tiny_digits, tiny_digits, epochs=1, lr=3e-3, batch_size=64, seed=0, live=False,
+        runs.append(fit_recipe(model, tiny_digits, tiny_digits, epochs=1, lr=3e-3, batch_size=64, seed=0, live=False,
                         progress=False))
     columns = [c for c in HISTORY_COLUMNS if c != "seconds"]
     pd.testing.assert_frame_equal(runs[0].frame[columns], runs[1].frame[columns])
@@ -388,27 +380,24 @@ def test_seeded_build_and_fit_repeat_without_global_seeding(tiny_digits):
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "adadelta", "rmsprop"])
 def test_every_named_optimizer_trains(tiny_digits, name):
     _, history = tiny_fit(tiny_digits, epochs=1, optimizer=name, scheduler=None, lr=1e-2)
-    assert history.frame["lr"].eq(1e-2).all() and history.settings["optimizer"] == name
+    assert history.frame["lr"].eq(1e-2).all() and history.recipe.record()["optimizer"] == name
 
 
-def test_optimizer_instances_and_factories(tiny_digits):
-    model = TinyNet()
-    history = fit(model, tiny_digits, tiny_digits, epochs=1, lr=1e-2, scheduler=None, live=False, progress=False,
-                  optimizer=torch.optim.SGD(model.parameters(), lr=0.05))
-    assert history.frame["lr"].eq(0.05).all() and history.settings["optimizer"] == "SGD"
-    _, history = tiny_fit(tiny_digits, epochs=1, scheduler=None,
-                          optimizer=lambda params: torch.optim.RMSprop(params, lr=1e-3))
-    assert history.settings["optimizer"] == "RMSprop"
-    with pytest.raises(ValueError, match="not parameters of this TinyNet"):
-        tiny_fit(tiny_digits, optimizer=torch.optim.Adam(TinyNet().parameters()))
+def sgd_at_005(params):
+    return torch.optim.SGD(params, lr=0.05)
+
+
+def test_optimizer_factories_and_instances(tiny_digits):
+    _, history = tiny_fit(tiny_digits, epochs=1, lr=1e-2, scheduler=None, optimizer=sgd_at_005)
+    assert history.frame["lr"].eq(0.05).all() and history.recipe.record()["optimizer"] == "sgd_at_005"
+    with pytest.raises(ValueError, match="optimizer must be one of .* or a callable params -> Optimizer"):
+        Recipe(epochs=1, lr=1e-2, optimizer=torch.optim.Adam(TinyNet().parameters()))  # bound to one model
 
 
 def test_step_lr_halves_every_k_epochs(tiny_digits):
-    model = TinyNet()
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    history = fit(model, tiny_digits, tiny_digits, epochs=5, lr=0.01, optimizer=optimizer,
-                  scheduler=torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5),
-                  batch_size=100, live=False, progress=False)
+    history = fit_recipe(TinyNet(), tiny_digits, tiny_digits, epochs=5, lr=0.01,
+                         scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5),
+                         batch_size=100)
     per_epoch = history.frame.groupby("epoch")["lr"].unique().map(list).tolist()
     assert per_epoch == [[0.01], [0.01], [0.005], [0.005], [0.0025]]
     _, named = tiny_fit(tiny_digits, epochs=3, batch_size=100, lr=0.01, scheduler="step",
@@ -421,14 +410,17 @@ def test_step_lr_halves_every_k_epochs(tiny_digits):
 
 @pytest.mark.parametrize("with_val", [True, False])
 def test_sgd_with_reduce_on_plateau_steps_on_val_loss_else_train_loss(tiny_digits, with_val):
-    model = TinyNet()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    # threshold 100 (absolute): no epoch improves on the first, so with patience 0 the rate halves from the second
-    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0, threshold=100,
-                                                         threshold_mode="abs")
+    built = []
+
+    def plateau(optimizer):  # threshold 100 (absolute): no epoch improves on the first, patience 0: halves from the 2nd
+        built.append(torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0, threshold=100,
+                                                                threshold_mode="abs"))
+        return built[-1]
+
     val = tiny_digits.subset(0.5, seed=1) if with_val else None
-    history = fit(model, tiny_digits, tiny_digits, val=val, epochs=3, lr=0.01, optimizer=optimizer,
-                  scheduler=plateau, batch_size=100, live=False, progress=False)
+    history = fit_recipe(TinyNet(), tiny_digits, tiny_digits, val=val, epochs=3, lr=0.01, optimizer="sgd",
+                         scheduler=plateau, batch_size=100)
+    plateau = built[0]
     assert history.frame.groupby("epoch")["lr"].first().tolist() == [0.01, 0.01, 0.005]
     first_epoch = history.frame[history.frame["epoch"] == 1]
     expected = first_epoch["val_loss"].iloc[-1] if with_val else first_epoch["train_loss"].mean()
@@ -444,27 +436,42 @@ def test_validation_set_is_measured_with_the_test_set(tiny_digits):
     assert frame["val_loss"].iloc[-1] == pytest.approx(history.final["val_loss"])
     assert "validation set (150 items)" in history.scopes["val_loss"]
     record = history.record()
-    assert "val_accuracy" not in record  # metrics.json keeps its keys; val lives in final and settings
+    assert "val_accuracy" not in record  # metrics.json keeps its keys; val lives in final
+    assert record["sizes"] == {"train": 300, "test": 300, "val": 150}
 
 
-def test_settings_precision_and_determinism_are_recorded(tiny_digits):
+def test_recipe_precision_and_determinism_are_recorded(tiny_digits):
     from labkit.env import seed_everything
 
-    _, history = tiny_fit(tiny_digits, epochs=1, bf16=False, deterministic=True, augment=Augment(10, 0.1),
+    _, history = tiny_fit(tiny_digits, epochs=1, precision="fp32", deterministic=True, augment=Augment(10, 0.1),
                           class_weights=[1.0] * 10)
     seed_everything(0)  # deterministic algorithms off again for the other tests
-    assert history.precision == "fp32" and history.deterministic
-    settings = history.settings
-    assert settings["precision"] == "fp32" and settings["deterministic"] is True
-    assert settings["optimizer"] == "adam" and settings["scheduler"] == "onecycle"
-    assert settings["augment"] == repr(Augment(10, 0.1)) and settings["class_weights"] == [1.0] * 10
-    assert settings["step_test"] == "auto" and settings["test_batch_size"] == 32 and settings["val_size"] is None
-    json.dumps(settings)  # plain data
+    record = history.record()
+    assert history.precision == record["precision"] == "fp32" and history.recipe.deterministic
+    recipe = record["recipe"]
+    assert recipe["precision"] == "fp32" and recipe["deterministic"] is True
+    assert recipe["optimizer"] == "adam" and recipe["scheduler"] == "onecycle"
+    assert recipe["augment"] == {"degrees": 10, "translate": 0.1, "flip": 0.0} and recipe["class_weights"] == [1.0] * 10
+    assert recipe["step_test"] == "auto" and recipe["test_batch_size"] is None and record["sizes"]["val"] is None
+    assert Recipe(**{**recipe, "augment": Augment(**recipe["augment"])}) == history.recipe  # the record is the recipe
+    json.dumps(record)  # plain data
+
+
+def test_recipe_validates_once_and_derives_variations():
+    recipe = Recipe(epochs=2, lr=3e-3, seed=1)
+    varied = recipe.replace(lr=1e-2)
+    assert varied.lr == 1e-2 and varied.seed == 1 and recipe.lr == 3e-3
+    with pytest.raises(ValueError, match="lr must be a positive finite number, got -1"):
+        recipe.replace(lr=-1)
+    with pytest.raises(ValueError, match="Recipe has no setting learning_rate"):
+        recipe.replace(learning_rate=1e-2)
+    with pytest.raises(AttributeError):
+        recipe.lr = 1.0  # frozen
 
 
 def test_pair_sets_get_a_per_step_test_batch(tiny_digits):
     from labkit.pairs import PairSet
 
     pairs = PairSet.build(tiny_digits, count=200, seed=0)
-    history = fit(StopsAt(inputs=2), pairs, pairs, epochs=1, lr=1e-3, batch_size=50, live=False, progress=False)
+    history = fit_recipe(StopsAt(inputs=2), pairs, pairs, epochs=1, lr=1e-3, batch_size=50, live=False, progress=False)
     assert history.frame["test_loss"].map(math.isfinite).all() and len(history.frame) == 4

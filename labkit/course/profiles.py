@@ -13,11 +13,11 @@ training and test sets with TRAIN_FRACTION (1.0 in full); lab B its pair sets (P
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
 
+from ..files import write_atomically
 from .identify import notebook_id
 from .requirements import PROFILES
 
@@ -77,11 +77,4 @@ def prepare(path: str | Path, profile: str, out_dir: str | Path, extra: dict | N
 
 def write_notebook(notebook: nbformat.NotebookNode, target: Path) -> Path:
     """Write `notebook` to `target` through a temporary file beside it, so no reader sees half a notebook."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        nbformat.write(notebook, temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomically(target, lambda temporary: nbformat.write(notebook, temporary))
