@@ -7,6 +7,7 @@
 """
 
 from . import checks, metrics, models, plots, prose
+from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Augment, ImageSet, batches, composition, load_mnist, normalize
 from .env import env_report, pick_device, seed_everything
 from .evaluate import Evaluation, evaluate
@@ -15,17 +16,16 @@ from .mnist import MNISTError, acquire_mnist, verification_table, verify_mnist
 from .pairs import PairSet, RandomPairs, make_pairs
 from .recipe import Recipe
 from .records import figures_dir, save_figure, save_metrics
-from .report import Report, compare
-from .checkpoint import load_checkpoint, save_checkpoint
 from .steps import TrainingDiverged
-from .train import AlreadyTrainedWarning, History, fit
+from .train import AlreadyTrainedWarning, History, fit, runs_table
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyTrainedWarning", "Augment", "DigitExplorer", "Evaluation", "History", "ImageSet", "MNISTError",
-    "PairExplorer", "PairSet", "RandomPairs", "Recipe", "Report", "TrainingDiverged", "acquire_mnist", "batches", "checks",
-    "compare", "composition", "digit_explorer", "env_report", "evaluate", "figures_dir", "fit", "load_checkpoint",
-    "load_mnist", "make_pairs", "metrics", "models", "normalize", "pair_explorer", "pick_device", "plots",
-    "prose", "save_checkpoint", "save_figure", "save_metrics", "seed_everything", "verification_table", "verify_mnist",
+    "PairExplorer", "PairSet", "RandomPairs", "Recipe", "TrainingDiverged", "acquire_mnist",
+    "batches", "checks", "composition", "digit_explorer", "env_report", "evaluate", "figures_dir",
+    "fit", "load_checkpoint", "load_mnist", "make_pairs", "metrics", "models", "normalize", "pair_explorer",
+    "pick_device", "plots", "prose", "runs_table", "save_checkpoint", "save_figure", "save_metrics", "seed_everything",
+    "verification_table", "verify_mnist",
 ]

@@ -396,3 +396,10 @@ class _Run:
         return History(self.label, type(self.model).__name__, self.parameters, self.recipe, self.log.frame(),
                        final or {}, seconds, test, val, self.compute.precision, self.eval_every, dict(self.sizes),
                        self.interrupted, self.log.steps, list(self.epoch_seeds), weights)
+
+
+def runs_table(histories: dict) -> pd.DataFrame:
+    """One row per named run: model, parameters, epochs, final train/test accuracy and loss, training seconds."""
+    rows = [{**history.summary(), "run": name, "train_seconds": round(history.train_seconds, 1)}
+            for name, history in histories.items()]
+    return pd.DataFrame(rows).set_index("run")

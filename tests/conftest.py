@@ -44,3 +44,26 @@ def fit_recipe(model, train, test, **options):
     run.setdefault("live", False)
     run.setdefault("progress", False)
     return fit(model, train, test, Recipe(**options), **run)
+
+
+class FakeHistory:
+    """What a Report reads from fit's History: record(), frame, weights; `steps` rows, one epoch."""
+
+    def __init__(self, test_accuracy: float, steps: int = 8, epochs: int = 1):
+        import numpy as np
+        import pandas as pd
+
+        from labkit import Recipe
+
+        self.test_accuracy, self.steps, self.recipe = test_accuracy, steps, Recipe(epochs=epochs, lr=3e-3)
+        self.frame = pd.DataFrame({"step": np.arange(1, steps + 1), "train_loss": np.linspace(1, 0.1, steps),
+                                   "test_loss": np.linspace(1.1, 0.2, steps)})
+        self.weights = {"fc.weight": torch.zeros(10, 784)}
+
+    def record(self) -> dict:
+        from labkit.records import run_record
+
+        final = {"train_accuracy": 0.99, "train_loss": 0.05, "test_accuracy": self.test_accuracy, "test_loss": 0.06}
+        return {**run_record("PlainCNN", 28938, self.recipe.epochs, final, 3.0, [self.test_accuracy] * 10),
+                "recipe": self.recipe.record(), "precision": "fp32", "eval_every": self.steps,
+                "sizes": {"train": 60000, "test": 10000, "val": None}, "steps": self.steps, "interrupted": False}

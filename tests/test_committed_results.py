@@ -9,12 +9,11 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
+from conftest import FakeHistory
 
 from labkit.course.audit import problems
-from labkit.records import code_hash, run_record
+from labkit.records import code_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB_NOTEBOOKS = sorted(path.stem for path in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
@@ -38,22 +37,10 @@ def test_committed_accuracies_clear_their_targets_by_a_margin(notebook):
     assert not short, "targets met without the margin: " + "; ".join(short)
 
 
-class FakeHistory:
-    def __init__(self, test_accuracy):
-        self.test_accuracy = test_accuracy
-        self.settings = {"epochs": 1, "precision": "fp32", "seed": 0}
-        self.frame = pd.DataFrame({"step": np.arange(1, 6), "train_loss": np.linspace(1, 0.1, 5),
-                                   "test_loss": np.linspace(1, 0.2, 5)})
-
-    def record(self):
-        final = {"train_accuracy": 0.999, "train_loss": 0.01, "test_accuracy": self.test_accuracy, "test_loss": 0.02}
-        return run_record("PlainCNN", 28938, 6, final, 60.0, [self.test_accuracy] * 10)
-
-
 @pytest.fixture
 def good_results(tmp_path, monkeypatch):
     """figures/01_cnn as a complete, passing, fresh full run would leave it (written by labkit's Report)."""
-    from labkit.report import Report
+    from labkit.course.report import Report
 
     monkeypatch.setenv("LABKIT_FIGURES", str(tmp_path))
     monkeypatch.delenv("LABKIT_STRICT", raising=False)

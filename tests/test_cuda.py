@@ -8,11 +8,10 @@ import pytest
 import torch
 from test_train import StopsAt, same_run, stop_fit
 
-from labkit import models
+from labkit import Recipe, fit, models
 from labkit.data import Augment
-from labkit.env import precision_name, resolve_bf16
+from labkit.env import auto_precision
 from labkit.steps import WHOLE_TEST_SET
-from labkit.train import fit
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 
@@ -24,19 +23,17 @@ def gpu_digits(tiny_digits):
 
 def run(data, deterministic=True, **options):
     model = models.build("plain_cnn", seed=0).to("cuda")
-    settings = dict(epochs=2, lr=3e-3, batch_size=32, seed=0, live=False, progress=False, eval_every=4,
-                    deterministic=deterministic)
-    settings.update(options)
-    return model, fit(model, data, data, **settings)
+    recipe = Recipe(epochs=2, lr=3e-3, batch_size=32, seed=0, eval_every=4, deterministic=deterministic)
+    return model, fit(model, data, data, recipe.replace(**options), live=False, progress=False)
 
 
 def test_auto_precision_is_float32_on_a_gpu_and_bf16_trains_on_request(gpu_digits):
-    assert resolve_bf16("auto", "cuda") is False  # bf16 autocast measured slower for the lab's networks on a GPU
+    assert auto_precision("cuda") == "fp32"  # bf16 autocast measured slower for the lab's networks on a GPU
     _, history = run(gpu_digits)
-    assert history.precision == precision_name(False)
+    assert history.precision == "fp32"
     if torch.cuda.is_bf16_supported():
-        _, history = run(gpu_digits, bf16=True)
-        assert history.precision == precision_name(True) and history.frame["train_loss"].notna().all()
+        _, history = run(gpu_digits, precision="bf16")
+        assert history.precision == "bf16" and history.frame["train_loss"].notna().all()
 
 
 def test_the_whole_test_set_every_step_on_request(gpu_digits):
@@ -49,7 +46,7 @@ def test_the_whole_test_set_every_step_on_request(gpu_digits):
 def test_deterministic_mode_repeats_a_run_bit_for_bit(gpu_digits):
     model_a, first = run(gpu_digits, augment=Augment(10, 0.1))
     model_b, second = run(gpu_digits, augment=Augment(10, 0.1))
-    assert first.deterministic and second.deterministic
+    assert first.recipe.deterministic and second.recipe.deterministic
     same_run(first, second, model_a, model_b)
 
 

@@ -133,8 +133,9 @@ def run_loop_cells(train, test, plain_cnn, step: str | None = None):
         region = solution_regions(cell.source)[0]
         source = cell.source.replace(region, step).replace(BEGIN_SOLUTION, "").replace(END_SOLUTION, "")
     namespace = notebook_namespace(train=train, test=test, TRAIN_FRACTION=0.05,  # all of `train`
-                                   SEED=SEED, LR=LR,
-                                   BATCH_SIZE=BATCH_SIZE, device=train.device, PlainCNN=plain_cnn)
+                                   SEED=SEED, LR=LR, BATCH_SIZE=BATCH_SIZE,
+                                   recipe=lk.Recipe(epochs=1, lr=LR, batch_size=BATCH_SIZE, seed=SEED),
+                                   device=train.device, PlainCNN=plain_cnn)
     exec_cell(source, namespace)
     return exec_cell(check.source, namespace)
 

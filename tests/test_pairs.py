@@ -17,7 +17,6 @@ from labkit.pairs import (
     self_pairs,
     targets_match_labels,
 )
-from labkit.train import draw_epoch
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -246,13 +245,14 @@ def test_random_pairs_fresh_each_epoch():
     training = RandomPairs(images, pairs_per_epoch=200, seed=0)
     assert len(training) == 200 and training.num_classes == 2 and training.device == images.device
     generator = torch.Generator().manual_seed(0)
-    first, second = draw_epoch(training, generator)[0], draw_epoch(training, generator)[0]
+    first = training.sample(training.epoch_seed(generator))
+    second = training.sample(training.epoch_seed(generator))
     assert not torch.equal(first.pairs, second.pairs)
     for epoch in (first, second):
         assert len(epoch) == 200 and is_balanced(epoch.targets)
         assert_valid(epoch.pairs, epoch.targets, images.labels)
     replay = torch.Generator().manual_seed(0)
-    assert torch.equal(draw_epoch(training, replay)[0].pairs, first.pairs)
+    assert torch.equal(training.sample(training.epoch_seed(replay)).pairs, first.pairs)
     assert torch.equal(training.evaluation_set().pairs, training.evaluation_set().pairs)
     batch = next(batches(first, 32, shuffle=True, generator=generator))
     assert batch[0][0].shape == (32, 1, 28, 28)
@@ -312,7 +312,7 @@ def test_random_pairs_split_holds_out_images_of_the_training_pool():
     assert torch.equal(training.images.images, train_pool.images[rest_index])
     flat = lambda images: {bytes(image.flatten().tolist()) for image in images}
     used = flat(validation.images.images[validation.pairs.long().flatten()])
-    assert not used & flat(draw_epoch(training, torch.Generator().manual_seed(0))[0].images.images)
+    assert not used & flat(training.sample(training.epoch_seed(torch.Generator().manual_seed(0))).images.images)
     assert not used & flat(test_pool.images) and used <= flat(train_pool.images)
 
 

@@ -1,35 +1,16 @@
 import json
-from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import FakeHistory
 from torch import nn
 
 import labkit as lk
 from labkit.course.facts import pair_set_facts
-from labkit.records import code_hash, run_record
-from labkit.report import Report, RequirementsFailed, strict_default
-
-
-@dataclass
-class FakeHistory:
-    """What Report reads from lk.fit's History: record(), frame, settings."""
-
-    test_accuracy: float
-    steps: int = 8
-    settings: dict = field(default_factory=lambda: {"epochs": 1, "lr": 3e-3, "seed": 0, "precision": "fp32"})
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"step": np.arange(1, self.steps + 1), "train_loss": np.linspace(1, 0.1, self.steps),
-                             "test_loss": np.linspace(1.1, 0.2, self.steps)})
-
-    def record(self) -> dict:
-        final = {"train_accuracy": 0.99, "train_loss": 0.05, "test_accuracy": self.test_accuracy, "test_loss": 0.06}
-        return run_record("PlainCNN", 28938, 1, final, 3.0, [self.test_accuracy] * 10)
+from labkit.course.report import Report, RequirementsFailed, strict_default
+from labkit.records import code_hash
 
 
 class Pool:
@@ -173,8 +154,8 @@ def test_compare_names_rows_by_run(tiny_digits):
             return self.fc(x.flatten(1))
 
     torch.manual_seed(0)
-    history = lk.fit(Linear(), tiny_digits, tiny_digits, epochs=1, lr=1e-2, batch_size=50, live=False)
-    table = lk.compare({"first": history, "second": history})
+    history = lk.fit(Linear(), tiny_digits, tiny_digits, lk.Recipe(epochs=1, lr=1e-2, batch_size=50), live=False)
+    table = lk.runs_table({"first": history, "second": history})
     assert table.index.tolist() == ["first", "second"]
     assert {"test_accuracy", "train_accuracy", "parameters", "train_seconds"} <= set(table.columns)
 

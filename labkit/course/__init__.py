@@ -1,5 +1,7 @@
 """The course around the lab book: what each notebook must achieve, and how it is graded.
 
+    report.py         Report: what a notebook leaves behind (figures, runs, facts, claims, metrics.json)
+    claims.py         interpretations stated with the predicate that makes them true of the run
     requirements.py   each notebook's requirements: what is measured, threshold, rubric points, kind
     facts.py          what a notebook records for them (runs, histories, sets, pair sets, values)
     profiles.py       full / quick / smoke parameter sets, injected with papermill
@@ -10,3 +12,7 @@
     commands.py       `python -m labkit run` / `test`: make run and make test without make (Windows)
     selfcheck/        the exercises' self-check cells
 """
+
+from .report import Report, RequirementsFailed
+
+__all__ = ["Report", "RequirementsFailed"]

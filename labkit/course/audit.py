@@ -19,7 +19,7 @@ from .requirements import evaluate
 PROVENANCE = ("profile", "parameters", "labkit_version", "labkit_code_hash", "git_commit", "machine", "torch",
               "date", "wall_seconds", "deterministic", "device", "seed")
 MACHINE = ("cpu", "cpu_capability", "cpu_native_bf16")
-RUN_PROVENANCE = ("settings", "precision", "history")
+RUN_PROVENANCE = ("recipe", "precision", "sizes", "history")
 
 
 def problems(folder: Path, notebook: str, current_hash: str | None = None) -> list[str]:

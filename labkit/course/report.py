@@ -20,15 +20,15 @@ from __future__ import annotations
 import os
 import time
 
-import pandas as pd
 import torch
 
-from .checks import styled
-from .course import facts as recorded
-from .course.requirements import PROFILES, Outcome, evaluate, failures, outcome_table, requirements_for, score
-from .env import is_deterministic
-from .live import in_notebook
-from .records import provenance, save_figure, save_history, save_metrics, save_weights
+from ..checks import styled
+from ..env import is_deterministic
+from ..live import in_notebook
+from ..records import figures_dir, provenance, save_figure, save_history, save_metrics, save_weights
+from . import claims
+from . import facts as recorded
+from .requirements import PROFILES, Outcome, evaluate, failures, outcome_table, requirements_for, score
 
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
@@ -72,7 +72,8 @@ class Report:
         self.metrics = {"notebook": notebook, "seed": seed, "device": self.device, "profile": profile,
                         "finished": False, "parameters": dict(parameters or {}), "deterministic": is_deterministic(),
                         **provenance(), "wall_seconds": 0.0,
-                        "runs": {}, "checks": [], "sets": {}, "pair_sets": {}, "values": {}, "models": {}}
+                        "runs": {}, "checks": [], "sets": {}, "pair_sets": {}, "values": {}, "models": {},
+                        "claims": []}
         self._save()
 
     @property
@@ -115,6 +116,26 @@ class Report:
         """Record a model's class, parameter count and parameter names (what its structure requirements read)."""
         return self._add("models", name, recorded.model_facts(model))
 
+    def claim(self, text: str, holds, **values) -> dict:
+        """Record an interpretation with the predicate that makes it true of this run and the values it used
+        (labkit.course.claims.make); a contradicted claim fails requirement claims_hold."""
+        return self._claim(claims.make(text, holds, **values))
+
+    def claim_difference(self, text: str, a, b, n: int, n_b: int | None = None, seed_std: float | None = None) -> dict:
+        """Record "a is greater than b" for two accuracies on n test items: holds, contradicted or not established
+        (the 95% interval of the difference, and beyond the seed spread when `seed_std` is given)."""
+        return self._claim(claims.difference(text, a, b, n, n_b=n_b, seed_std=seed_std))
+
+    def _claim(self, record: dict) -> dict:
+        self.metrics["claims"] = claims.add(self.metrics["claims"], record)
+        self._save()
+        return record
+
+    def claims_table(self):
+        """Every claim recorded so far, with the values it used and whether it holds (contradicted ones marked)."""
+        table = claims.table(self.metrics["claims"])
+        return claims.styled(table) if in_notebook() else table
+
     def _add(self, table: str, name: str, value):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a {table} name must be a non-empty string, got {name!r}")
@@ -124,8 +145,6 @@ class Report:
 
     def evaluate(self) -> list[Outcome]:
         """labkit's requirements for this notebook, evaluated from the files written so far."""
-        from .records import figures_dir
-
         return evaluate(self.notebook, recorded.Facts.load(figures_dir(self.notebook)), self.profile)
 
     def finish(self):
@@ -149,9 +168,3 @@ class Report:
         print(f"{self.notebook} ({self.profile} profile): {earned:g}/{possible:g} points; {counts}")
         return styled(table) if in_notebook() else table
 
-
-def compare(histories: dict) -> pd.DataFrame:
-    """One row per named run: model, parameters, epochs, final train/test accuracy and loss, training seconds."""
-    rows = [{**history.summary(), "run": name, "train_seconds": round(history.train_seconds, 1)}
-            for name, history in histories.items()]
-    return pd.DataFrame(rows).set_index("run")
