@@ -7,16 +7,16 @@ import warnings
 import pandas as pd
 import pytest
 import torch
+from conftest import fit_recipe
 from torch import nn
 
-from conftest import fit_recipe
 from labkit.checkpoint import load_checkpoint, save_checkpoint
 from labkit.compute import Compute
 from labkit.data import Augment
 from labkit.evaluate import embeds_once, evaluate, evaluation_cost
 from labkit.recipe import Recipe
 from labkit.steps import HISTORY_COLUMNS, StepTest, TrainingDiverged
-from labkit.train import EVAL_SHARE, AlreadyTrainedWarning, History, default_eval_every, fit
+from labkit.train import EVAL_SHARE, AlreadyTrainedWarning, History, default_eval_every
 
 
 class TinyNet(nn.Module):
@@ -319,7 +319,7 @@ def test_trained_pairs_are_the_pairs_fit_trained_on(tiny_digits, monkeypatch):
     assert torch.equal(trained.pairs, torch.cat([epoch.pairs for epoch in seen]))
     assert torch.equal(trained.targets, torch.cat([epoch.targets for epoch in seen]))
     assert not torch.equal(seen[0].pairs, seen[1].pairs)  # fresh pairs each epoch
-    assert fit_recipe(StopsAt(), tiny_digits, tiny_digits, epochs=1, lr=1e-3, live=False, progress=False).epoch_seeds == []
+    assert fit_recipe(StopsAt(), tiny_digits, tiny_digits, epochs=1, lr=1e-3).epoch_seeds == []
 
 
 def test_second_interrupt_while_finishing_propagates(tiny_digits, monkeypatch):

@@ -1,7 +1,8 @@
 """What a notebook records for its requirements, and how a grader reads it back from the files alone.
 
-A notebook records facts through its Report (`add_run`, `add_set`, `add_pairs`, `add_value`, `add_model`);
-they land in metrics.json (runs, sets, pair_sets, values, models) and, per run, figures/<notebook>/history_<run>.csv.
+A notebook records facts through its Report (`add_run`, `add_set`, `add_pairs`, `add_value`, `add_model`,
+`claim`); they land in metrics.json (runs, sets, pair_sets, values, models, claims) and, per run,
+figures/<notebook>/history_<run>.csv.
 `Facts.load(folder)` reads them back; a requirement asks for the facts it needs and a fact never recorded
 raises NotRecorded, which grades the requirement "not done".
 """
@@ -67,6 +68,7 @@ class Facts:
     pair_sets: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
+    claims: list = field(default_factory=list)  # the claims' records (labkit.course.claims), in the order made
 
     @classmethod
     def from_metrics(cls, metrics: dict, folder: Path | None = None) -> Facts:
@@ -78,7 +80,7 @@ class Facts:
                 histories[name] = pd.read_csv(path)
         return cls(runs=dict(metrics.get("runs", {})), histories=histories, sets=dict(metrics.get("sets", {})),
                    pair_sets=dict(metrics.get("pair_sets", {})), values=dict(metrics.get("values", {})),
-                   models=dict(metrics.get("models", {})))
+                   models=dict(metrics.get("models", {})), claims=list(metrics.get("claims", [])))
 
     @classmethod
     def load(cls, folder: str | Path) -> Facts:

@@ -6,7 +6,8 @@
 Thresholds live here, not in the notebooks, so a grader re-evaluates them from the recorded facts alone.
 Kind "structure" is enforced in every profile (it holds at any size); "accuracy" (targets and comparisons
 that need a full-size run) only in the full profile, n/a in quick and smoke. A requirement whose facts were
-never recorded is "not done".
+never recorded is "not done". A notebook that records claims (labkit.course.claims) is also judged on
+"claims_hold": no claim of its analysis is contradicted by its run.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from ..checks import Check, at_least, holds, losses_every_batch, set_composition
+from . import claims
 from .facts import Facts, NotRecorded
 
 KINDS = ("structure", "accuracy")
 PROFILES = ("full", "quick", "smoke")
 MARGIN = 0.0005  # a reference run clears its accuracy target by this much (0.05 points: 5 test images in 10,000)
+
+
+class NotApplicable(LookupError):
+    """A requirement that has nothing to judge in this run (e.g. no claims recorded): graded "n/a"."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,26 @@ def class_weights_raise_recall(id: str, weighted: str, unweighted: str, class_in
                        points, check)
 
 
+def claims_hold(id: str = "claims_hold", points: float = 0) -> Requirement:
+    """No claim the notebook recorded is contradicted by its run (difference claims re-tested from their values).
+
+    Kind "accuracy": claims read results of full-size runs, so a smoke run's small networks do not judge them.
+    No points: a claim checks the lab book's reading of the run, not a student's work. n/a when none recorded.
+    """
+
+    def check(facts: Facts) -> Check:
+        if not facts.claims:
+            raise NotApplicable("no claims recorded")
+        return claims.check(facts.claims, id)
+
+    return Requirement(id, "every claim of the analysis holds on this run (none contradicted)",
+                       "claims recorded in metrics.json: each one's predicate and the values it used", "accuracy",
+                       points, check)
+
+
+CLAIMS_HOLD = claims_hold()
+
+
 # ---------------------------------------------------------------- the labs
 
 PAIRS_04 = ("trained", "test", "test_exhaustive")  # trained: every pair of every epoch the Siamese run drew
@@ -351,6 +377,8 @@ def evaluate_one(requirement: Requirement, facts: Facts, profile: str = "full") 
         return outcome("n/a", f"accuracy requirements are graded in the full profile, not {profile}")
     try:
         check = requirement.check(facts)
+    except NotApplicable as reason:
+        return outcome("n/a", str(reason))
     except NotRecorded as missing:
         return outcome("not done", str(missing))
     except (KeyError, TypeError, ValueError, IndexError) as error:
@@ -359,9 +387,13 @@ def evaluate_one(requirement: Requirement, facts: Facts, profile: str = "full") 
 
 
 def evaluate(notebook: str, facts: Facts, profile: str = "full") -> list[Outcome]:
-    """Every requirement of `notebook`, evaluated from `facts` under `profile`."""
+    """Every requirement of `notebook`, evaluated from `facts` under `profile`; claims_hold too when claims
+    were recorded (and the notebook's own requirements do not already judge them)."""
     _check_profile(profile)
-    return [evaluate_one(r, facts, profile) for r in requirements_for(notebook)]
+    judged = list(requirements_for(notebook))
+    if facts.claims and CLAIMS_HOLD.id not in {r.id for r in judged}:
+        judged.append(CLAIMS_HOLD)
+    return [evaluate_one(r, facts, profile) for r in judged]
 
 
 def failures(outcomes: list[Outcome]) -> list[Outcome]:
@@ -392,3 +424,42 @@ def describe(notebook: str) -> pd.DataFrame:
     return pd.DataFrame([{"id": r.id, "requirement": r.text, "measures": r.measures,
                           "threshold": "" if r.threshold is None or math.isnan(r.threshold) else r.threshold,
                           "points": r.points, "kind": r.kind} for r in requirements_for(notebook)])
+
+
+# ---------------------------------------------------------------- the hand-in rubric
+
+# The points of each exercise (a code cell with solution regions, metadata labkit.exercise; autograded by the
+# self-check cell right after it) and of each answer cell (markdown, graded by hand; its nbgrader.grade_id), per
+# notebook. `python -m labkit nbgrader-metadata` writes them into the notebooks' metadata (labkit's and
+# nbgrader's); `labkit grade` takes them from here, never from a submission's metadata.
+EXERCISES: dict[str, dict[str, float]] = {
+    "00_setup_and_data": {"normalisation": 1},
+    "01_cnn": {"plain-cnn": 3, "training-loop": 2},
+    "02_lenet5": {"lenet5": 3},
+    "03_resnet": {"residual-block": 3},
+    "04_pairs": {"balanced-pairs": 2, "siamese-forward": 2},
+    "05_pair_data_study": {"sorted-and-imbalanced": 2},
+}
+ANSWERS: dict[str, dict[str, float]] = {
+    "00_setup_and_data": {"normalisation-train-only": 2, "augmentation-safe": 1},
+    "01_cnn": {"confused-digits": 2, "augmentation-effect": 2},
+    "02_lenet5": {"classic-vs-modern": 2, "tiny-learning-rate": 2},
+    "03_resnet": {"design-variations": 2},
+    "04_pairs": {"siamese-fewer-pairs": 2},
+    "05_pair_data_study": {"why-sorted-ends-there": 2, "why-class-weights-help": 2},
+}
+
+
+def exercise_points(notebook: str) -> dict[str, float]:
+    """The rubric points of `notebook`'s code exercises, by exercise id ({} for a notebook without a rubric)."""
+    return dict(EXERCISES.get(notebook, {}))
+
+
+def answer_points(notebook: str) -> dict[str, float]:
+    """The rubric points of `notebook`'s answer cells (graded by hand), by id ({} for a notebook without a rubric)."""
+    return dict(ANSWERS.get(notebook, {}))
+
+
+def has_rubric(notebook: str) -> bool:
+    """Whether labkit's rubric lists exercises or answers for `notebook`."""
+    return notebook in EXERCISES or notebook in ANSWERS
