@@ -1,15 +1,20 @@
-"""Notebook suite: wall seconds to execute each numbered notebook top to bottom, as `make run` does.
+"""Notebook suite: wall seconds to execute each numbered notebook top to bottom, per profile and precision.
 
-Each notebook is executed with `jupyter nbconvert --to notebook --execute` from the committed file,
-read only: the executed copy goes to a temporary folder (never in place), the notebooks' figures to
-a temporary LABKIT_FIGURES, and the kernel starts in notebooks/ as under `make run`. The time covers
-the whole command: kernel start, every cell, writing the copy. One run per notebook (they take
-minutes), after a warm-up that executes a one-cell notebook (first kernel start, cold imports).
-Slow, so `python -m bench` includes it only with `--notebooks`.
+For each profile (labkit.course.profiles: "full" is `make run`'s, "quick" a student's first check) and each
+precision ("auto", what the notebook's `PRECISION = "auto"` trains in here, or "fp32" / "bf16" forced), every
+numbered notebook is prepared with papermill (the profile's parameters and `PRECISION` injected) into a temporary
+folder and executed there with `jupyter nbconvert --to notebook --execute`; the committed notebooks and figures
+are never touched (the runs' figures go to a temporary LABKIT_FIGURES). The time covers the whole command:
+kernel start, every cell, writing the copy. One run per notebook (they take minutes), after a warm-up that
+executes a one-cell notebook (first kernel start, cold imports). The precision each notebook's runs actually
+trained in, their training seconds and the requirements passed are read from the metrics.json it wrote. Under
+`python -m bench --simulate avx2` the kernels inherit the lowered ISA (and run on the CPU). Slow, so
+`python -m bench` includes it only with `--notebooks`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,11 +25,14 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from bench.common import ROOT, cli
+from bench.common import ROOT, check_simulation, markdown_table, simulation
 
 NOTEBOOKS = ROOT / "notebooks"
 TIMEOUT = 1800  # seconds per cell, as in the Makefile
-COLUMNS = ["notebook", "code cells", "seconds", "status"]
+PROFILES = ("quick", "full")  # the two a user runs: the first check, then the reference run
+PRECISIONS = ("auto",)
+COLUMNS = ["profile", "precision asked", "notebook", "code cells", "seconds", "runs' precision", "train seconds",
+           "requirements", "status"]
 
 
 def execute(notebook: Path, folder: Path) -> tuple[float, str]:
@@ -33,6 +41,8 @@ def execute(notebook: Path, folder: Path) -> tuple[float, str]:
                "--output-dir", str(folder), "--output", notebook.stem,
                f"--ExecutePreprocessor.timeout={TIMEOUT}", "--ExecutePreprocessor.kernel_name=python3"]
     environment = {**os.environ, "LABKIT_FIGURES": str(folder / "figures")}  # committed figures stay untouched
+    if simulation():
+        environment["LABKIT_DEVICE"] = "cpu"  # the simulated machine is the CPU
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=environment)
     seconds = time.perf_counter() - start
@@ -48,30 +58,82 @@ def one_cell_notebook(folder: Path) -> Path:
     return path
 
 
-def run(quick: bool = False) -> pd.DataFrame:
+def prepared(notebook: Path, profile: str, precision: str, folder: Path) -> Path:
+    """A copy of `notebook` in `folder` with the profile's parameters and, unless "auto", PRECISION injected."""
+    from labkit.course.profiles import prepare
+
+    extra = {}
+    if precision != "auto":
+        source = "\n".join(cell.source for cell in nbformat.read(notebook, as_version=4).cells
+                           if "parameters" in cell.metadata.get("tags", []))
+        if "PRECISION" not in source:
+            raise SystemExit(f"{notebook.name} has no PRECISION parameter, so precision {precision!r} cannot be "
+                             f"forced; run with --precisions auto")
+        extra["PRECISION"] = precision
+    return prepare(notebook, profile, folder, extra=extra)
+
+
+def outcome(figures: Path, notebook: str) -> dict:
+    """What the notebook's metrics.json says: its runs' precision, their training seconds, requirements passed."""
+    path = figures / notebook / "metrics.json"
+    if not path.is_file():
+        return {"runs' precision": "none", "train seconds": 0.0, "requirements": "none"}
+    metrics = json.loads(path.read_text())
+    runs, checks = metrics.get("runs", {}).values(), metrics.get("checks", [])
+    return {"runs' precision": ", ".join(sorted({run.get("precision", "?") for run in runs})) or "none",
+            "train seconds": float(sum(run.get("train_seconds", 0.0) for run in runs)),
+            "requirements": f"{sum(c.get('status') == 'PASS' for c in checks)} of {len(checks)} PASS"}
+
+
+def run(quick: bool = False, profiles=PROFILES, precisions=PRECISIONS) -> pd.DataFrame:
     """With `quick`, only the one-cell notebook, once: the machinery, not the suite."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         warmup = one_cell_notebook(folder)
-        if not quick:
-            execute(warmup, folder / "warmup")
-        chosen = [warmup] if quick else sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
-        for notebook in chosen:
-            cells = sum(cell.cell_type == "code" for cell in nbformat.read(notebook, as_version=4).cells)
-            seconds, status = execute(notebook, folder / "executed")
-            rows.append({"notebook": notebook.name, "code cells": cells, "seconds": seconds, "status": status})
+        if quick:
+            seconds, status = execute(warmup, folder / "executed")
+            return pd.DataFrame([{"profile": "none", "precision asked": "none", "notebook": warmup.name,
+                                  "code cells": 1, "seconds": seconds, **outcome(folder, "warmup"),
+                                  "status": status}], columns=COLUMNS)
+        execute(warmup, folder / "warmup")
+        for profile in profiles:
+            for precision in precisions:
+                where = folder / f"{profile}-{precision}"
+                for notebook in sorted(NOTEBOOKS.glob("[0-9]*.ipynb")):
+                    copy = prepared(notebook, profile, precision, where / "input")
+                    cells = sum(cell.cell_type == "code" for cell in nbformat.read(copy, as_version=4).cells)
+                    seconds, status = execute(copy, where / "executed")
+                    rows.append({"profile": profile, "precision asked": precision, "notebook": notebook.name,
+                                 "code cells": cells, "seconds": seconds,
+                                 **outcome(where / "executed" / "figures", notebook.stem), "status": status})
+                    print(f"{profile} {precision} {notebook.name}: {seconds:.0f} s, {status}", flush=True)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def reading(table: pd.DataFrame) -> str:
-    passed = int((table["status"] == "ok").sum())
-    return (f"No goal set; {passed} of {len(table)} notebooks executed without error, "
-            f"{table['seconds'].sum() / 60:.1f} min in all (one run each).")
+    """Per profile and precision: how many notebooks ran, and the minutes they took."""
+    parts = []
+    for (profile, precision), rows in table.groupby(["profile", "precision asked"], sort=False):
+        passed = int((rows["status"] == "ok").sum())
+        trained = ", ".join(sorted(set(", ".join(rows["runs' precision"]).split(", ")) - {"none"})) or "no runs"
+        parts.append(f"{profile} profile, precision {precision} (trained in {trained}): {passed} of {len(rows)} "
+                     f"notebooks executed without error, {rows['seconds'].sum() / 60:.1f} min in all")
+    return "No goal set; one run each. " + "; ".join(parts) + "."
 
 
-def main() -> None:
-    cli(run, reading, __doc__)
+def main(argv=None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the one-cell notebook only: checks the machinery")
+    parser.add_argument("--profiles", nargs="+", choices=("quick", "full", "smoke"), default=list(PROFILES))
+    parser.add_argument("--precisions", nargs="+", choices=("auto", "fp32", "bf16"), default=list(PRECISIONS))
+    args = parser.parse_args(argv)
+    check_simulation()
+    table = run(args.quick, tuple(args.profiles), tuple(args.precisions))
+    print(markdown_table(table))
+    print(reading(table))
 
 
 if __name__ == "__main__":

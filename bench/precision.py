@@ -1,86 +1,76 @@
-"""Precision: one training step of every lab model in float32 and in bf16 autocast, and what "auto" picks.
+"""Precision: fit's step of every lab model in fp32 and in bf16, and which one labkit's automatic choice picks.
 
-A step is what `fit` does per mini-batch: batch 128 of real MNIST (a pair batch for the pair models),
-channels_last, forward under autocast or not, cross-entropy, backward, Adam. The two precisions
-train their own copy of the model (same seed), step by step in turn, so a burst of load from someone
-else on the machine lands on both. Each precision takes a few warm-up steps (oneDNN picks and caches
-its kernels on the first ones), then the median of the timed steps is reported, in milliseconds.
-"auto" is `labkit.env.resolve_bf16("auto", device)`: bf16 on a CUDA GPU that supports it and on a CPU
-with native bf16 instructions (AVX-512 BF16 or AMX), float32 elsewhere. The reading says whether
-that choice was the faster one here, model by model.
+A step is what `fit` makes per mini-batch, timed inside fit: batch 128 of real MNIST (balanced pairs of the 10%
+training pool for the pair models), channels_last, the Recipe's `precision` "fp32" or "bf16" (autocast), Adam
+with the one-cycle schedule, and fit's per-step test on one test batch. Each run is one epoch of exactly
+warm-up + timed steps with no whole-set measurement before the last step; a step's time is the difference
+between two rows of the History's `seconds`, and the first rows are warm-up (oneDNN picks and caches its kernels
+on them). The two precisions run in turn, run by run, so a burst of load from someone else on the machine lands
+on both; reported is the median over the runs of each run's median step, in milliseconds.
+
+"auto picks" is `labkit.env.auto_precision(device)`, what `Recipe(precision="auto")` trains in: bf16 on a CPU
+whose flags say it computes bf16 natively (AVX-512 BF16 or AMX), whose torch kernels run at capability AVX512 or
+AMX and whose oneDNN supports bf16 under its ISA limit; fp32 everywhere else (GPUs included). The reading names
+the CPU, each of those three conditions, and whether the choice was the faster precision, model by model. Under
+`python -m bench --simulate avx2` the same CPU runs with torch's and oneDNN's ISA lowered to AVX2.
 """
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
-from bench.common import SEED, cli, device_label, devices, interleaved, mnist, synchronize
-from labkit import models, seed_everything
-from labkit.env import cpu_capability, cpu_has_native_bf16, cpu_model, precision_name, resolve_bf16
-from labkit.evaluate import autocast, prepare
-from labkit.pairs import PairSet
+from bench.common import QUICK_REPEATS, REPEATS, SEED, cli, cpu_line, device_label, devices, interleaved, mnist, sample
+from labkit import PairSet, Recipe, fit, models
+from labkit.env import auto_precision
 
 BATCH = 128
-WARMUP_STEPS, TIMED_STEPS = 2, 5
-QUICK_WARMUP_STEPS, QUICK_TIMED_STEPS = 1, 2
+WARMUP_STEPS, TIMED_STEPS = 3, 12  # 15 steps a run (a one-cycle schedule of 5 steps would divide by zero)
+QUICK_WARMUP_STEPS, QUICK_TIMED_STEPS = 1, 3
 QUICK_MODELS = ("plain_cnn",)  # --quick checks the machinery; every model takes the same code path
 LR = 1e-3
+PRECISIONS = ("fp32", "bf16")
 COLUMNS = ["device", "model", "batch", "steps timed", "fp32 ms", "bf16 ms", "bf16 / fp32", "auto picks",
            "faster"]
 
 
-def first_batch(pairs: bool, device: torch.device):
-    """One fixed (inputs, targets) batch of real MNIST: images for digit models, image pairs for pair models."""
-    train = mnist(True, str(device))
-    if pairs:
-        pool = train.subset(0.01, seed=SEED)  # 60 per digit: plenty for 128 pairs
-        return PairSet.build(pool, count=BATCH, seed=SEED).batch(torch.arange(BATCH, device=device))
-    return train.batch(torch.arange(BATCH, device=device))
+def step_data(model: torch.nn.Module, device: torch.device, steps: int):
+    """(training set of exactly `steps` batches, test set of two test batches) of real MNIST for `model`:
+    images for a digit model, balanced pairs of the 10% pools for a pair model."""
+    train, test = mnist(True, str(device)), mnist(False, str(device))
+    if getattr(model, "num_inputs", 1) == 2:
+        pool, test_pool = train.subset(0.1, seed=SEED), test.subset(0.1, seed=SEED)
+        return (PairSet.build(pool, count=steps * BATCH, seed=SEED),
+                PairSet.build(test_pool, count=2 * BATCH, seed=SEED))
+    return sample(train, steps * BATCH), sample(test, 2 * BATCH)
 
 
-class Trainer:
-    """One model (built with `options`), its Adam and a batch, in one precision (eager or compiled); `step()`
-    returns the seconds of one training step."""
-
-    def __init__(self, model_name: str, device: torch.device, bf16: bool, compiled: str | None = None,
-                 options: dict | None = None):
-        seed_everything(SEED)
-        self.model = models.build(model_name, **(options or {})).to(device).to(memory_format=torch.channels_last)
-        self.model.train()
-        if compiled:  # torch.compile in this mode ("default", "reduce-overhead"): the first step pays the compilation
-            self.model = torch.compile(self.model, mode=compiled)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
-        inputs, self.targets = first_batch(getattr(self.model, "num_inputs", 1) == 2, device)
-        self.inputs = prepare(inputs, channels_last=True)
-        self.device, self.bf16 = device, bf16
-
-    def step(self) -> float:
-        synchronize(self.device)
-        start = time.perf_counter()
-        self.optimizer.zero_grad(set_to_none=True)
-        with autocast(self.device, self.bf16):
-            logits = self.model(*self.inputs)
-        F.cross_entropy(logits.float(), self.targets).backward()
-        self.optimizer.step()
-        synchronize(self.device)
-        return time.perf_counter() - start
+def fit_step_ms(model_name: str, device: torch.device, precision: str, warmup: int, timed: int,
+                options: dict | None = None) -> float:
+    """The median milliseconds of fit's timed steps (after `warmup` steps) for one model in one precision."""
+    model = models.build(model_name, seed=SEED, **(options or {}))
+    steps = warmup + timed
+    train, test = step_data(model, device, steps)
+    recipe = Recipe(epochs=1, lr=LR, batch_size=BATCH, eval_every=steps + 1, step_test="batch", seed=SEED,
+                    precision=precision)
+    history = fit(model, train, test, recipe, live=False, progress=False)
+    if history.precision != precision:
+        raise RuntimeError(f"asked fit for {precision}, it trained in {history.precision}")
+    seconds = history.frame["seconds"].to_numpy(dtype=float)
+    per_step = seconds[warmup:] - seconds[warmup - 1:-1] if warmup else seconds[1:] - seconds[:-1]
+    return float(pd.Series(per_step).median() * 1000)
 
 
 def measure(model_name: str, device: torch.device, quick: bool) -> dict:
-    warmup_steps = QUICK_WARMUP_STEPS if quick else WARMUP_STEPS
-    timed_steps = QUICK_TIMED_STEPS if quick else TIMED_STEPS
-    trainers = {"fp32": Trainer(model_name, device, bf16=False), "bf16": Trainer(model_name, device, bf16=True)}
-    warmups = {name: lambda t=trainer: [t.step() for _ in range(warmup_steps)] for name, trainer in trainers.items()}
-    timings = interleaved({name: trainer.step for name, trainer in trainers.items()}, timed_steps, warmups)
-    fp32_ms, bf16_ms = timings["fp32"].median * 1000, timings["bf16"].median * 1000
-    return {"device": device_label(device), "model": model_name, "batch": BATCH, "steps timed": timed_steps,
+    warmup = QUICK_WARMUP_STEPS if quick else WARMUP_STEPS
+    timed = QUICK_TIMED_STEPS if quick else TIMED_STEPS
+    runs = {precision: (lambda p=precision: fit_step_ms(model_name, device, p, warmup, timed))
+            for precision in PRECISIONS}
+    timings = interleaved(runs, QUICK_REPEATS if quick else REPEATS)
+    fp32_ms, bf16_ms = timings["fp32"].median, timings["bf16"].median
+    return {"device": device_label(device), "model": model_name, "batch": BATCH, "steps timed": timed,
             "fp32 ms": fp32_ms, "bf16 ms": bf16_ms, "bf16 / fp32": bf16_ms / fp32_ms,
-            "auto picks": precision_name(resolve_bf16("auto", device)),
-            "faster": "bf16" if bf16_ms < fp32_ms else "fp32"}
+            "auto picks": auto_precision(device), "faster": "bf16" if bf16_ms < fp32_ms else "fp32"}
 
 
 def run(quick: bool = False) -> pd.DataFrame:
@@ -89,14 +79,9 @@ def run(quick: bool = False) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def machine_line() -> str:
-    native = "yes" if cpu_has_native_bf16() else "no (oneDNN emulates bf16)"
-    return f"CPU {cpu_model()}, capability {cpu_capability()}, native bf16: {native}."
-
-
 def reading(table: pd.DataFrame) -> str:
-    """The CPU, then per device: the auto choice, and the models where it was the faster precision."""
-    lines = [machine_line()]
+    """The CPU and what decides auto, then per device: its choice, and the models where it was the faster one."""
+    lines = [cpu_line()]
     for device, rows in table.groupby("device", sort=False):
         auto = rows["auto picks"].iloc[0]
         agrees = rows[rows["faster"] == auto]["model"].tolist()
@@ -111,7 +96,7 @@ def reading(table: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    print(machine_line())
+    print(cpu_line())
     cli(run, reading, __doc__)
 
 

@@ -5,17 +5,18 @@ Conventional: `torchvision.datasets.MNIST` with `ToTensor` + `Normalize` per ite
 labkit, every configuration through `fit` on the same model and the same seed:
 
 - same settings: batch 64, float32, NCHW; only the data path and the loop differ;
-- default recipe: batch 128, channels_last, and fit's `bf16="auto"`: bf16 autocast on a CPU with native
-  bf16 instructions, float32 on a GPU and elsewhere (the precision it picked is in the row's name);
-- the default recipe in the other precision, beside it: bf16 autocast where "auto" picked float32, and
-  float32 where it picked bf16.
+- default recipe: batch 128, channels_last, and the Recipe's `precision="auto"`: bf16 autocast on a CPU with
+  native bf16 (labkit.env.auto_precision), float32 on a GPU and elsewhere (the precision it picked is in the
+  row's name);
+- the default recipe in the other precision, beside it: bf16 where "auto" picked fp32, and fp32 where it
+  picked bf16.
 
 Every side makes the same fixed number of steps (fewer for the ResNet). `fit` runs one epoch over a
 seeded random `steps x batch` images of the 60,000 (so exactly `steps` steps) with no periodic
 evaluation; its time is `History.train_seconds`, which covers the training loop with fit's test loss
-after every step (one test batch, on the CPU and the GPU: here the whole 100-image probe, a forward pass
-of 100 images per step, which the conventional loop does not do) and, at the last step, one evaluation
-of the probe. fit's final measurement on the whole sets comes after and is not timed.
+after every step (one test batch of the Recipe's test_batch_size, cycling through a 100-image probe: a
+forward pass the conventional loop does not do). fit's final measurement on the whole sets comes after and is
+not timed.
 Reported: median images/s of the runs, min–max, and the speed-up over the conventional loop.
 """
 
@@ -29,9 +30,21 @@ import torch
 import torch.nn.functional as F
 
 from bench import common
-from bench.common import QUICK_REPEATS, REPEATS, SEED, cli, device_label, devices, interleaved, mnist, synchronize
-from labkit import ImageSet, fit, models, seed_everything
-from labkit.env import resolve_bf16
+from bench.common import (
+    QUICK_REPEATS,
+    REPEATS,
+    SEED,
+    cli,
+    device_label,
+    devices,
+    interleaved,
+    mnist,
+    other_precision,
+    sample,
+    synchronize,
+)
+from labkit import ImageSet, Recipe, fit, models, seed_everything
+from labkit.env import auto_precision
 
 STEPS = {"plain_cnn": 200, "lenet5": 200, "resnet": 50}  # the ResNet's step is ~10x the plain CNN's
 QUICK_STEPS = 2
@@ -46,10 +59,7 @@ CONVENTIONAL = "conventional: DataLoader, per-item transforms, fp32 NCHW"
 SAME = "labkit fit, same settings (batch 64, fp32, NCHW)"
 
 
-
-
-def recipe_name(bf16: bool, default: bool) -> str:
-    precision = "bf16 autocast" if bf16 else "float32"
+def recipe_name(precision: str, default: bool) -> str:
     if default:
         return f"labkit fit, default recipe (batch {RECIPE_BATCH}, channels_last, auto: {precision})"
     return f"labkit fit, other precision (batch {RECIPE_BATCH}, channels_last, {precision})"
@@ -79,22 +89,15 @@ def conventional_run(model_name: str, dataset, steps: int, device: torch.device)
     return time.perf_counter() - start
 
 
-def sample(train: ImageSet, count: int) -> ImageSet:
-    """`count` seeded random training images: one epoch of them is exactly the steps we want."""
-    if count > len(train):
-        raise ValueError(f"{count} images asked for, the training set has {len(train)}; use fewer steps")
-    index = torch.randperm(len(train), generator=torch.Generator().manual_seed(SEED))[:count].to(train.device)
-    return ImageSet(train.images[index], train.labels[index], f"{train.name}[{count}]")
-
-
 def labkit_run(model_name: str, train: ImageSet, probe: ImageSet, batch_size: int, channels_last: bool,
-               bf16: bool) -> float:
+               precision: str) -> float:
     """fit's own training-loop seconds for one epoch over `train` (see the module docstring)."""
-    seed_everything(SEED)
-    model = models.build(model_name)
+    model = models.build(model_name, seed=SEED)
     steps = -(-len(train) // batch_size)
-    history = fit(model, train, probe, epochs=1, lr=LR, batch_size=batch_size, eval_every=steps + 1, seed=SEED,
-                  channels_last=channels_last, bf16=bf16, live=False, progress=False)
+    recipe = Recipe(epochs=1, lr=LR, batch_size=batch_size, eval_every=steps + 1, seed=SEED,
+                    channels_last=channels_last, precision=precision)
+    history = fit(model, train, probe, recipe, live=False, progress=False)
+    assert history.precision == precision, f"asked for {precision}, fit trained in {history.precision}"
     assert len(history.frame) == steps, f"fit made {len(history.frame)} steps, expected {steps}"
     return history.train_seconds
 
@@ -105,21 +108,20 @@ def measure(model_name: str, device: torch.device, dataset, quick: bool) -> list
     repeats = QUICK_REPEATS if quick else REPEATS
     train, test = mnist(True, str(device)), mnist(False, str(device))
     probe = test.subset(0.01, seed=SEED)  # 100 images: the one evaluation fit does at its last step stays tiny
-    recipe_bf16 = resolve_bf16("auto", device)  # fit's default
+    auto = auto_precision(device)  # the Recipe's default
     same_set, recipe_set = sample(train, steps * CONVENTIONAL_BATCH), sample(train, steps * RECIPE_BATCH)
     warm_same, warm_recipe = (sample(train, warmup_steps * b) for b in (CONVENTIONAL_BATCH, RECIPE_BATCH))
-    recipe, other = recipe_name(recipe_bf16, True), recipe_name(not recipe_bf16, False)
+    recipe, other = recipe_name(auto, True), recipe_name(other_precision(auto), False)
     configurations = {  # name: (batch size, timed run, warm-up run)
         CONVENTIONAL: (CONVENTIONAL_BATCH, lambda: conventional_run(model_name, dataset, steps, device),
                        lambda: conventional_run(model_name, dataset, warmup_steps, device)),
-        SAME: (CONVENTIONAL_BATCH, lambda: labkit_run(model_name, same_set, probe, CONVENTIONAL_BATCH, False, False),
-               lambda: labkit_run(model_name, warm_same, probe, CONVENTIONAL_BATCH, False, False)),
-        recipe: (RECIPE_BATCH, lambda: labkit_run(model_name, recipe_set, probe, RECIPE_BATCH, True, recipe_bf16),
-                 lambda: labkit_run(model_name, warm_recipe, probe, RECIPE_BATCH, True, recipe_bf16)),
+        SAME: (CONVENTIONAL_BATCH, lambda: labkit_run(model_name, same_set, probe, CONVENTIONAL_BATCH, False, "fp32"),
+               lambda: labkit_run(model_name, warm_same, probe, CONVENTIONAL_BATCH, False, "fp32")),
     }
-    configurations[other] = (RECIPE_BATCH,
-                             lambda: labkit_run(model_name, recipe_set, probe, RECIPE_BATCH, True, not recipe_bf16),
-                             lambda: labkit_run(model_name, warm_recipe, probe, RECIPE_BATCH, True, not recipe_bf16))
+    for name, precision in ((recipe, auto), (other, other_precision(auto))):
+        configurations[name] = (
+            RECIPE_BATCH, lambda p=precision: labkit_run(model_name, recipe_set, probe, RECIPE_BATCH, True, p),
+            lambda p=precision: labkit_run(model_name, warm_recipe, probe, RECIPE_BATCH, True, p))
     timings = interleaved({name: c[1] for name, c in configurations.items()}, repeats,
                           warmups={name: c[2] for name, c in configurations.items()})
     baseline = steps * CONVENTIONAL_BATCH / timings[CONVENTIONAL].median

@@ -2,16 +2,16 @@
 
 labkit: `fit(plain_cnn, full train, full test, ...)` with Adam and the one-cycle schedule (fit's defaults:
 channels_last, one test batch after every step), in four recipes: 01's own (6 epochs, batch 128, peak rate 3e-3),
-one planned for a single epoch (batch 128 at 1e-2: about the most a 2-core CPU trains in 10 s, see "Compute
-bound"), and two planned for 2 epochs (batch 256 at 5e-3, batch 512 at 1e-2), where fewer, larger steps pay on a
-GPU. On a GPU, two recipes sized for it run too (batch 1024 for 6 epochs at 1e-2, batch 2048 for 8 epochs at 2e-2):
-a GPU step costs about the same at any of these batch sizes (kernel launches, not arithmetic), so the fewest steps
-win; on a 2-core CPU a step costs in proportion to its batch, and these recipes' extra epochs would only cost time
-there. Every recipe runs in float32 (what `bf16="auto"` picks on a GPU and on a CPU without native bf16); on the CPU
-01's recipe also runs with bf16 autocast (`bf16=True`, what "auto" picks on a CPU with native bf16). The time is the
-History's `seconds` at the first evaluated step whose accuracy on all 10,000 test images is >= 0.99: seconds since
-training started, so the evaluations before it (the whole test set every 12,800 training images) are inside it. The
-planned epochs always run (the one-cycle schedule is planned for them); only the time to the first hit is reported.
+one planned for a single epoch (batch 128 at 1e-2: about the most a 2-core CPU trains in 10 s, see the study
+"Compute bound"), and two planned for 2 epochs (batch 256 at 5e-3, batch 512 at 1e-2), where fewer, larger steps pay
+on a GPU. On a GPU, two recipes sized for it run too (batch 1024 for 6 epochs at 1e-2, batch 2048 for 8 epochs at
+2e-2): a GPU step costs about the same at any of these batch sizes (kernel launches, not arithmetic), so the fewest
+steps win; on a 2-core CPU a step costs in proportion to its batch, and these recipes' extra epochs would only cost
+time there. Every recipe runs in fp32 (what `precision="auto"` picks on a GPU and on a CPU without native bf16); on
+a CPU where "auto" picks bf16 (labkit.env.auto_precision), 01's recipe also runs in bf16. The time is the History's
+`seconds` at the first evaluated step whose accuracy on all 10,000 test images is >= 0.99: seconds since training
+started, so the evaluations before it (the whole test set every 12,800 training images) are inside it. The planned
+epochs always run (the one-cycle schedule is planned for them); only the time to the first hit is reported.
 
 Conventional, beside it in the same run: `torchvision.datasets.MNIST` with `ToTensor` + `Normalize` per item,
 `DataLoader(batch_size=64, shuffle=True)`, float32 NCHW, Adam at a constant 1e-3, `loss.item()` every step; the
@@ -33,7 +33,8 @@ import torch.nn.functional as F
 
 from bench import common
 from bench.common import QUICK_REPEATS, REPEATS, SEED, cli, device_label, devices, interleaved, mnist
-from labkit import fit, models, seed_everything
+from labkit import Recipe, fit, models, seed_everything
+from labkit.env import auto_precision
 
 RECIPES = {  # name: fit's settings; every one evaluates the whole test set every 12,800 training images
     "01's recipe": {"epochs": 6, "lr": 3e-3, "batch_size": 128},
@@ -50,7 +51,7 @@ CONVENTIONAL = "conventional loop (DataLoader, batch 64, Adam 1e-3)"
 CONVENTIONAL_BATCH, CONVENTIONAL_LR, CONVENTIONAL_MAX_EPOCHS = 64, 1e-3, 6
 CONVENTIONAL_RUNS = 1  # the reference side; it takes 10-20x as long as a labkit run
 TARGET = 0.99
-GOAL_SECONDS = {"cpu": 10.0, "cuda": 1.0}  # 2-core CPU in float32 (bf16 reported too); a GPU
+GOAL_SECONDS = {"cpu": 10.0, "cuda": 1.0}  # 2-core CPU in fp32 (bf16 reported too where auto picks it); a GPU
 # --quick: a small subset for one epoch and a low target, to check the machinery only
 QUICK = {"train": 0.02, "test": 0.02, "epochs": 1, "batch_size": 64, "eval_images": 256, "target": 0.3}
 COLUMNS = ["device", "model", "recipe", "precision", "target", "eval every", "runs reaching it",
@@ -71,10 +72,11 @@ def first_hit(seconds, steps, epochs, accuracies, target: float, final: float) -
             "final": final}
 
 
-def labkit_run(train, test, recipe: dict, every: int, target: float, bf16: bool) -> dict:
-    seed_everything(SEED)
-    model = models.build("plain_cnn")
-    history = fit(model, train, test, **recipe, eval_every=every, seed=SEED, bf16=bf16, live=False, progress=False)
+def labkit_run(train, test, recipe: dict, every: int, target: float, precision: str) -> dict:
+    model = models.build("plain_cnn", seed=SEED)
+    history = fit(model, train, test, Recipe(**recipe, eval_every=every, seed=SEED, precision=precision),
+                  live=False, progress=False)
+    assert history.precision == precision, f"asked for {precision}, fit trained in {history.precision}"
     frame = history.frame.dropna(subset=["test_set_accuracy"])  # test_accuracy is one test batch
     return first_hit(frame["seconds"], frame["step"], frame["epoch"], frame["test_set_accuracy"], target,
                      history.final["test_accuracy"])
@@ -137,20 +139,20 @@ def summarize(row: dict, results: list[dict], timing) -> dict:
 
 
 def measure(device: torch.device, quick: bool) -> list[dict]:
-    """Every recipe (and bf16 on the CPU) and the conventional loop, interleaved run by run."""
+    """Every recipe in fp32 (and 01's in bf16 where auto picks it), the conventional loop after them."""
     train, test = mnist(True, str(device)), mnist(False, str(device))
     target, max_epochs = TARGET, CONVENTIONAL_MAX_EPOCHS
     if quick:
         train, test = train.subset(QUICK["train"], seed=SEED), test.subset(QUICK["test"], seed=SEED)
         target, max_epochs = QUICK["target"], QUICK["epochs"]
-    settings = {(name, False): recipe for name, recipe in RECIPES.items()}
-    if device.type == "cpu":
-        settings[("01's recipe", True)] = RECIPES["01's recipe"]
-    else:
-        settings.update({(name, False): recipe for name, recipe in GPU_RECIPES.items()})
+    settings = {(name, "fp32"): recipe for name, recipe in RECIPES.items()}
+    if device.type != "cpu":
+        settings.update({(name, "fp32"): recipe for name, recipe in GPU_RECIPES.items()})
+    elif auto_precision(device) == "bf16":
+        settings[("01's recipe", "bf16")] = RECIPES["01's recipe"]
     if quick:  # every recipe and precision takes the same code path
-        settings = {("01's recipe", False): {**RECIPES["01's recipe"], "epochs": QUICK["epochs"],
-                                             "batch_size": QUICK["batch_size"]}}
+        settings = {("01's recipe", "fp32"): {**RECIPES["01's recipe"], "epochs": QUICK["epochs"],
+                                              "batch_size": QUICK["batch_size"]}}
     results: dict = {key: [] for key in [*settings, CONVENTIONAL]}
     candidates, warmups = {}, {}
     warm = train if quick else train.subset(0.02, seed=SEED)  # 1,200 images pay the first-call costs
@@ -173,10 +175,10 @@ def measure(device: torch.device, quick: bool) -> list[dict]:
     rows = []
     for key, recipe in settings.items():
         row = {"device": device_label(device), "model": "plain_cnn", "recipe": key[0],
-               "precision": "bf16 autocast" if key[1] else "float32", "target": target,
+               "precision": key[1], "target": target,
                "eval every": eval_every(recipe["batch_size"], quick)}
         rows.append(summarize(row, results[key], timings[key]))
-    row = {"device": device_label(device), "model": "plain_cnn", "recipe": CONVENTIONAL, "precision": "float32",
+    row = {"device": device_label(device), "model": "plain_cnn", "recipe": CONVENTIONAL, "precision": "fp32",
            "target": target, "eval every": conv_every}
     conventional_timing = common.Timing(tuple(r["seconds"] for r in results[CONVENTIONAL]))
     rows.append(summarize(row, results[CONVENTIONAL], conventional_timing))
@@ -196,27 +198,27 @@ def describe(row: dict) -> str:
 
 
 def reading(table: pd.DataFrame) -> str:
-    """Per device: the goal against the fastest labkit recipe in float32, the conventional loop, every row."""
+    """Per device: the goal against the fastest labkit recipe in fp32, the conventional loop, every row."""
     if (table["target"] != TARGET).any():
         return f"--quick: target lowered to {QUICK['target']:.0%} on a small subset; the goal does not apply."
     lines = []
     for device, rows in table.groupby("device", sort=False):
         goal = GOAL_SECONDS.get(device.split(" ")[0])
-        labkit = rows[(rows["recipe"] != CONVENTIONAL) & (rows["precision"] == "float32")]
+        labkit = rows[(rows["recipe"] != CONVENTIONAL) & (rows["precision"] == "fp32")]
         labkit = labkit[labkit["seconds to target"].notna()]
         conventional = rows[rows["recipe"] == CONVENTIONAL].iloc[0]
         goal_text = f"Goal ≤ {goal:g} s to {TARGET:.1%} test accuracy" if goal else "No goal for this device"
         if labkit.empty:
-            verdict = "not met: no labkit recipe reached it in float32 in every run" if goal else "not reached"
+            verdict = "not met: no labkit recipe reached it in fp32 in every run" if goal else "not reached"
         else:
             best = labkit.loc[labkit["seconds to target"].idxmin()]
             verdict = ("met" if best["seconds to target"] <= goal else "not met") if goal else "measured"
-            verdict += f", fastest float32 recipe {describe(best)}"
+            verdict += f", fastest fp32 recipe {describe(best)}"
             if not math.isnan(conventional["seconds to target"]):
                 verdict += (f", {conventional['seconds to target'] / best['seconds to target']:.1f}x faster than "
                             f"the conventional loop ({conventional['seconds to target']:.1f} s)")
         every = "; ".join(describe(row) for row in rows.to_dict("records"))
-        lines.append(f"{goal_text} on {device}, float32: {verdict}. Every row: {every}. The evaluations before the "
+        lines.append(f"{goal_text} on {device}, fp32: {verdict}. Every row: {every}. The evaluations before the "
                      "hit are included in each time.")
     return "\n".join(lines)
 

@@ -23,6 +23,7 @@ from sklearn.decomposition import PCA
 from .metrics import as_numpy
 
 WRONG, RIGHT = "#cf222e", "#1f2328"
+DISPUTED = "#8250df"  # an image whose given label the label audit (labkit.labels) disputes
 CORRECT_GREY = "0.86"  # the diagonal of a confusion matrix: neutral, so that the colour scale is the errors'
 ERRORS = ListedColormap(plt.get_cmap("Reds")(np.linspace(0.22, 1, 256)), name="errors")  # a single error is visible
 ERROR_RATE = plt.get_cmap("Reds")
@@ -131,10 +132,12 @@ def sample_grid(images, labels=None, n: int = 40, columns: int = 10, title: str 
 
 @_styled
 def misclassified_gallery(images, targets, predictions, probabilities=None, classes=None, n: int = 24,
-                          columns: int = 6, title: str | None = None) -> Figure:
+                          columns: int = 6, title: str | None = None, disputed=None) -> Figure:
     """Up to `n` misclassified images, the most confident mistakes first, titled "true 4 → pred 9 (0.87)".
 
     `probabilities` (N, C) give the confidence of each prediction; without them the first mistakes are shown.
+    `disputed`: indices of images whose given label is in doubt (labkit.labels.audit's candidates); their titles
+    say "label?" and are drawn in violet, so a wrong label is not read as the network's mistake.
     The default `title` says which mistakes these are and how each image is titled.
     """
     targets, predictions = as_numpy(targets), as_numpy(predictions)
@@ -156,10 +159,15 @@ def misclassified_gallery(images, targets, predictions, probabilities=None, clas
     if title is None:
         title = (f"the {len(wrong)} most confident mistakes: true → predicted (probability)" if confidence is not None
                  else f"the first {len(wrong)} mistakes, in data order: true → predicted")
+    doubted = set() if disputed is None else {int(i) for i in as_numpy(disputed).reshape(-1)}
+    if doubted and title is not None:
+        title += "; violet: label disputed by the label audit"
     fig, axes = _image_grid(len(wrong), columns, cell=(1.3, 1.1), title=title)
     for ax, i in zip(axes, wrong):
         score = "" if confidence is None else f" ({confidence[i]:.2f})"
-        _show_image(ax, images[i], f"true {classes[targets[i]]} → pred {classes[predictions[i]]}{score}", WRONG)
+        label = f"label {classes[targets[i]]}?" if i in doubted else f"true {classes[targets[i]]}"
+        _show_image(ax, images[i], f"{label} → pred {classes[predictions[i]]}{score}",
+                    DISPUTED if i in doubted else WRONG)
     return fig
 
 

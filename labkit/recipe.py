@@ -45,8 +45,9 @@ class Recipe:
     in labkit.optim.SCHEDULERS or a callable optimizer -> LRScheduler, with scheduler_options and
     scheduler_interval ("auto", "batch", "epoch"). eval_every: steps between whole-set measurements
     (None: about 5% of training, at least once an epoch); step_test: what the per-step test measures
-    ("auto" and "batch": one test batch of test_batch_size, default batch_size; "whole": the whole test
-    set). seed reaches every random choice; deterministic asks for deterministic kernels (CUDA).
+    ("auto" and "batch": one test batch of test_batch_size items, cycling through the test set; "whole": the
+    whole test set). 32 items cost a small share of a training step of every lab model (bench/results.md,
+    "precision") and the curve's running mean averages their noise out. seed reaches every random choice; deterministic asks for deterministic kernels (CUDA).
     shuffle, augment (a labkit.Augment or None), class_weights (one weight per class, or None).
     channels_last: the memory layout of the model and its inputs. precision: "auto" (bf16 where the
     machine computes it natively, see labkit.env.auto_precision), "bf16" or "fp32".
@@ -62,7 +63,7 @@ class Recipe:
     scheduler_interval: str = "auto"
     eval_every: int | None = None
     step_test: str = "auto"
-    test_batch_size: int | None = None
+    test_batch_size: int = 32
     seed: int = 0
     deterministic: bool = False
     shuffle: bool = True
@@ -95,7 +96,7 @@ class Recipe:
         _positive_int("eval_every", self.eval_every, allow_none=True)
         if self.step_test not in STEP_TESTS:
             raise ValueError(f"step_test must be one of {STEP_TESTS}, got {self.step_test!r}")
-        _positive_int("test_batch_size", self.test_batch_size, allow_none=True)
+        _positive_int("test_batch_size", self.test_batch_size)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
         for name in ("deterministic", "shuffle", "channels_last"):

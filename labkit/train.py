@@ -98,8 +98,7 @@ class History:
         """What each loss column was measured on, in words (for a lab report's captions)."""
         every = f"every {self.eval_every} mini-batches and after the last"
         used = list(dict.fromkeys(self.frame["test_scope"])) if len(self.frame) else []
-        batch = f"one test batch of {self.recipe.test_batch_size or self.recipe.batch_size} items, cycling " \
-                f"through the test set"
+        batch = f"one test batch of {self.recipe.test_batch_size} items, cycling through the test set"
         per_step = " then ".join(batch if scope == ONE_TEST_BATCH else "the whole test set" for scope in used)
         val_size = self.sizes.get("val")
         return {
@@ -219,8 +218,7 @@ class _Run:
                                                         recipe.scheduler_interval)
         self.weight = None if recipe.class_weights is None else torch.tensor(recipe.class_weights,
                                                                              device=self.device)
-        self.step_test = StepTest(test, recipe.test_batch_size or recipe.batch_size, recipe.seed, recipe.step_test,
-                                  self.compute)
+        self.step_test = StepTest(test, recipe.test_batch_size, recipe.seed, recipe.step_test, self.compute)
         self.parameters = sum(p.numel() for p in model.parameters())
         self.sizes = {"train": len(train_set), "test": len(test), "val": None if val is None else len(val)}
         self.log = StepLog(self.total_steps, self.steps_per_epoch, self.device, label, recipe.lr)

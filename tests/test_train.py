@@ -452,7 +452,7 @@ def test_recipe_precision_and_determinism_are_recorded(tiny_digits):
     assert recipe["precision"] == "fp32" and recipe["deterministic"] is True
     assert recipe["optimizer"] == "adam" and recipe["scheduler"] == "onecycle"
     assert recipe["augment"] == {"degrees": 10, "translate": 0.1, "flip": 0.0} and recipe["class_weights"] == [1.0] * 10
-    assert recipe["step_test"] == "auto" and recipe["test_batch_size"] is None and record["sizes"]["val"] is None
+    assert recipe["step_test"] == "auto" and recipe["test_batch_size"] == 32 and record["sizes"]["val"] is None
     assert Recipe(**{**recipe, "augment": Augment(**recipe["augment"])}) == history.recipe  # the record is the recipe
     json.dumps(record)  # plain data
 

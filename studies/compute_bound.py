@@ -1,4 +1,13 @@
-"""Compute bound: the least time the reference runs' arithmetic needs on this CPU, against the time they took.
+"""Compute bound: what is the least time the reference runs' arithmetic needs on this CPU, against what they took?
+
+Result (CPU AMD EPYC, capability AVX512, 2 threads, 2026-11-26 14:18 UTC; tables in studies/results.md, "Compute
+bound"): matrix-product peak 194 GFLOP/s in float32, 419 in bf16. The 19 recorded runs hold 168 TFLOP (the per-step
+test 25% of it): 401 s at the peak of the precision each trained in, against the 1,305 s they took (31% of the
+peak on average, 4% to 47% per run). With the 247 s the notebooks spent outside the runs, `make run` cannot take
+less than 10.8 min there (it took 25.9 min of cells); 12 min would need 85% of the peak on average; in float32 at
+least 18.6 min. The ResNet at 3x the conventional loop's images/s (832 images/s) with fit's per-step test would
+need 91% of the bf16 peak; time to 99% in 10 s needs a recipe that reaches 99% within about 1.5 epochs at the
+float32 peak. Only fewer operations (other recipes) would change that.
 
 Every run a notebook recorded (`figures/<notebook>/metrics.json` and its `history_<run>.csv`) is counted in
 floating-point operations, as torch counts them (`torch.utils.flop_counter.FlopCounterMode`: two per
@@ -20,19 +29,19 @@ and in bf16, best of thirty after a warm-up. The small convolutions of these net
 run's arithmetic over that peak is a time no implementation on this machine could beat, however its steps were
 written: changing it needs fewer operations (fewer steps, smaller networks or images). Each run is bounded at the
 peak of the precision it trained in; the float32 column bounds the same arithmetic in float32, the precision
-`bf16="auto"` picks on a CPU without native bf16.
+`precision="auto"` picks on a CPU without native bf16.
 
-Training throughput (section 1's goal: the ResNet at 3x the conventional loop's images/s): the conventional
-loop's ResNet step (`bench.throughput`'s, float32, batch 64, no per-step test) is timed here, and the reading
-gives the share of the peak fit would need to train 3x as many images a second, each with its share of the
+Training throughput (bench/results.md, section 1's goal: the ResNet at 3x the conventional loop's images/s): the
+conventional loop's ResNet step (`bench.throughput`'s, float32, batch 64, no per-step test) is timed here, and the
+reading gives the share of the peak fit would need to train 3x as many images a second, each with its share of the
 throughput bench's 100-image per-step test.
 
 Per notebook, the time outside its recorded runs (data, plots, analysis, grading, each run's final measurement
 of its sets, and training that is not a recorded run, such as 04's layout choice) is read from the executed
 notebook's own cell timings and added as measured: with it, the bound is the least time `make run` could take
-with these recipes on this CPU if the runs' steps and evaluations ran at the peak. Not part of
-`python -m bench` (it trains a few steps only): `python -m bench.compute_bound [--figures DIR] [--notebooks DIR]
-[--write]` (`--write` appends the section to bench/results.md).
+with these recipes on this CPU if the runs' steps and evaluations ran at the peak. It trains a few conventional
+steps only: `python -m studies compute_bound [--figures DIR] [--notebooks DIR] [--write]` (`--write` appends the
+section to studies/results.md). It reads each run's "recipe" and "sizes" from metrics.json.
 """
 
 from __future__ import annotations
@@ -50,14 +59,15 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from bench import throughput
-from bench.common import FIGURES, RESULTS, ROOT, append_section, conventional_mnist, markdown_table
+from bench.common import FIGURES, ROOT, conventional_mnist, markdown_table
 from labkit import models
-from labkit.env import cpu_capability, cpu_model, precision_name, resolve_bf16
+from labkit.env import auto_precision, cpu_capability, cpu_model
 from labkit.models import count_parameters
+from studies.common import RESULTS, append_section, method, run_plan
 
 PEAK_SIZE, PEAK_REPEATS = 2048, 30
 GOALS_MINUTES = {"bf16": 12, "fp32": 25}  # make run: this CPU kind (auto precision), an AVX2-only CPU (float32)
-THROUGHPUT_GOAL, THROUGHPUT_PROBE = 3.0, 100  # section 1: 3x the conventional images/s; its per-step test images
+THROUGHPUT_GOAL, THROUGHPUT_PROBE = 3.0, 100  # bench section 1: 3x the conventional images/s; its per-step test
 CONVENTIONAL_STEPS, CONVENTIONAL_REPEATS = 10, 3
 RUNS = {  # run name in figures/*/metrics.json: the model it trained, as models.build builds it
     "plain_cnn": ("plain_cnn", {}),
@@ -130,16 +140,16 @@ def run_row(notebook: str, name: str, record: dict, history: pd.DataFrame, peaks
     """One recorded run: its arithmetic in TFLOP, its measured training time and its time at the peak.
     `test_pool`: the images its test pairs are drawn from, for a network that embeds each of them once."""
     if name not in RUNS:
-        raise SystemExit(f"{notebook}: run {name!r} is not in bench.compute_bound.RUNS; add the model it trains")
+        raise SystemExit(f"{notebook}: run {name!r} is not in studies.compute_bound.RUNS; add the model it trains")
     model_name, options = RUNS[name]
-    settings = record["settings"]
+    settings = run_plan(notebook, name, record)
     model = models.build(model_name, seed=0, **options)
     if count_parameters(model) != record["parameters"]:
         raise SystemExit(f"{notebook}: run {name!r} trained {record['parameters']:,} parameters, but RUNS builds "
                          f"{count_parameters(model):,}: RUNS[{name!r}] is out of date")
     train, forward = model_flops(model, settings["batch_size"])
     steps = len(history)
-    probe = min(settings["test_batch_size"] or settings["batch_size"], settings["test_size"])
+    probe = min(settings["test_batch_size"], settings["test_size"])
     during = history.iloc[:-1]  # the last row's whole sets are the final measurement, after train_seconds
     tests, validations = during["test_set_loss"].notna().sum(), during["val_loss"].notna().sum()
     if test_pool is not None and callable(getattr(model, "embed", None)):
@@ -219,7 +229,7 @@ def throughput_share(conventional: float, peaks: dict[str, float]) -> tuple[floa
     with fit's per-step test of the throughput bench, and that precision's name."""
     batch = throughput.RECIPE_BATCH
     train, forward = model_flops(models.build("resnet", seed=0), batch)
-    precision = precision_name(resolve_bf16("auto", torch.device("cpu")))
+    precision = auto_precision("cpu")
     needed = THROUGHPUT_GOAL * conventional * (train + forward * THROUGHPUT_PROBE / batch)
     return needed / (peaks[precision] * 1e9), precision
 
@@ -277,8 +287,8 @@ def main(argv=None) -> int:
     if args.write:
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         title = f"Compute bound — CPU {cpu_model()} (capability {cpu_capability()}), {when}"
-        body = __doc__.strip().split("\n", 1)[1].strip() + "\n\n" + text
-        append_section(RESULTS, title, "bench/compute_bound.py", __doc__.strip().splitlines()[0], body)
+        body = method(__doc__) + "\n\n" + text
+        append_section(RESULTS, title, "studies/compute_bound.py", __doc__.strip().splitlines()[0], body)
     return 0
 
 
