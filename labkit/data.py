@@ -64,6 +64,12 @@ class ImageSet:
         per class, not equal fractions, make a pool where every digit weighs the same:
         0.1 of the training set is 600 per digit, 0.1 of the test set 100 per digit.
         """
+        index = self.subset_indices(fraction, seed)
+        return ImageSet(self.images[index], self.labels[index], f"{self.name}[{fraction:g}]", self.classes)
+
+    def subset_indices(self, fraction: float, seed: int = 0) -> torch.Tensor:
+        """Positions in this set of subset()'s images, sorted, on the set's device (e.g. a pool image's index in
+        the MNIST test set)."""
         if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
             raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
         per_class = round(fraction * len(self) / self.num_classes)
@@ -79,8 +85,7 @@ class ImageSet:
         for digit in range(self.num_classes):
             members = torch.nonzero(labels == digit).flatten()
             chosen.append(members[torch.randperm(len(members), generator=generator)[:per_class]])
-        index = torch.cat(chosen).sort().values.to(self.device)
-        return ImageSet(self.images[index], self.labels[index], f"{self.name}[{fraction:g}]", self.classes)
+        return torch.cat(chosen).sort().values.to(self.device)
 
     def split(self, fraction: float, seed: int = 0) -> tuple[ImageSet, ImageSet]:
         """(rest, validation): `fraction` of every class held out for validation, chosen with `seed`.
