@@ -6,6 +6,8 @@
     history.test.per_class_accuracy()
 """
 
+import importlib.metadata
+
 from . import checks, metrics, models, plots, prose
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import Augment, ImageSet, batches, composition, load_mnist, normalize
@@ -19,7 +21,7 @@ from .records import figures_dir, save_figure, save_metrics
 from .steps import TrainingDiverged
 from .train import AlreadyTrainedWarning, History, fit, runs_table
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("labkit")
 
 __all__ = [
     "AlreadyTrainedWarning", "Augment", "DigitExplorer", "Evaluation", "History", "ImageSet", "MNISTError",

@@ -18,6 +18,7 @@ import ast
 import dataclasses
 import datetime
 import hashlib
+import importlib.metadata
 import json
 import math
 import os
@@ -250,11 +251,10 @@ def git_state(folder: Path = REPOSITORY) -> dict:
 
 def provenance() -> dict:
     """What produced a notebook's numbers: labkit's version and code hash, git commit, machine, versions, date."""
-    from . import __version__
     from .env import machine
 
     return {
-        "labkit_version": __version__,
+        "labkit_version": importlib.metadata.version("labkit"),
         "labkit_code_hash": code_hash(),
         **git_state(),
         "machine": machine(),

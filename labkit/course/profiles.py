@@ -19,11 +19,11 @@ import nbformat
 
 from ..files import write_atomically
 from .identify import notebook_id
-from .requirements import PROFILES
+from .requirements import PROFILES, check_profile
 
 OVERRIDES: dict[str, dict[str, dict]] = {
     "full": {},
-    "quick": {  # the whole book in about 3 minutes on 2 cores (bench/results.md, section 5)
+    "quick": {  # the whole book in a few minutes on 2 cores (bench/results.md, "Notebook suite")
         "01_cnn": {"EPOCHS": 1, "TRAIN_FRACTION": 0.1},
         "02_lenet5": {"EPOCHS": 1, "TRAIN_FRACTION": 0.1, "REPORT_EPOCHS": 1},
         "03_resnet": {"EPOCHS": 1, "VARIATION_EPOCHS": 1, "TRAIN_FRACTION": 0.04},
@@ -40,10 +40,8 @@ OVERRIDES: dict[str, dict[str, dict]] = {
 }
 
 
-def check_profile(profile: str) -> str:
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
-    return profile
+if set(OVERRIDES) != set(PROFILES):  # the profiles are requirements.PROFILES: one list, checked here once
+    raise RuntimeError(f"labkit.course.profiles.OVERRIDES has {sorted(OVERRIDES)}, the profiles are {PROFILES}")
 
 
 def parameters(profile: str, notebook: str) -> dict:

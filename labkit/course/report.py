@@ -28,7 +28,7 @@ from ..live import in_notebook
 from ..records import figures_dir, provenance, save_figure, save_history, save_metrics, save_weights
 from . import claims
 from . import facts as recorded
-from .requirements import PROFILES, Outcome, evaluate, failures, outcome_table, requirements_for, score
+from .requirements import Outcome, check_profile, evaluate, failures, outcome_table, requirements_for, score
 
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
@@ -63,8 +63,7 @@ def _show(obj) -> None:
 class Report:
     def __init__(self, notebook: str, seed: int, device: torch.device | str, profile: str = "full",
                  parameters: dict | None = None, strict: bool | None = None):
-        if profile not in PROFILES:
-            raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+        check_profile(profile)
         requirements_for(notebook)  # an unknown notebook id fails here, not at the end
         self.notebook, self.seed, self.device, self.profile = notebook, seed, str(device), profile
         self.strict = strict_default(profile) if strict is None else bool(strict)

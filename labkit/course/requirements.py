@@ -361,9 +361,10 @@ def register(notebook: str, requirements) -> None:
     REQUIREMENTS[notebook] = requirements
 
 
-def _check_profile(profile: str) -> str:
+def check_profile(profile: str) -> str:
+    """`profile` when it is one of PROFILES, else a ValueError naming it and the profiles there are."""
     if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     return profile
 
 
@@ -373,7 +374,7 @@ def evaluate_one(requirement: Requirement, facts: Facts, profile: str = "full") 
         return Outcome(requirement.id, requirement.text, requirement.kind, status, requirement.points, earned,
                        detail)
 
-    if requirement.kind == "accuracy" and _check_profile(profile) != "full":
+    if requirement.kind == "accuracy" and check_profile(profile) != "full":
         return outcome("n/a", f"accuracy requirements are graded in the full profile, not {profile}")
     try:
         check = requirement.check(facts)
@@ -389,7 +390,7 @@ def evaluate_one(requirement: Requirement, facts: Facts, profile: str = "full") 
 def evaluate(notebook: str, facts: Facts, profile: str = "full") -> list[Outcome]:
     """Every requirement of `notebook`, evaluated from `facts` under `profile`; claims_hold too when claims
     were recorded (and the notebook's own requirements do not already judge them)."""
-    _check_profile(profile)
+    check_profile(profile)
     judged = list(requirements_for(notebook))
     if facts.claims and CLAIMS_HOLD.id not in {r.id for r in judged}:
         judged.append(CLAIMS_HOLD)
