@@ -19,6 +19,7 @@ import argparse
 import ast
 import importlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -56,9 +57,10 @@ The design studies and their results: [studies/results.md](../studies/results.md
 HEADER = f"# labkit benchmarks\n\n{INTRO}\n"
 
 
-def section(number: int, name: str, table, reading: str, doc: str) -> str:
+def section(number: int, name: str, table, reading: str, doc: str, measured: str = "") -> str:
     description = doc.strip().split("\n", 1)
-    lines = [f"### {number}. {BENCHMARKS[name]}", "", f"`bench/{name}.py`: {description[0]}", ""]
+    heading = f"### {number}. {BENCHMARKS[name]}" + (f" — {measured}" if measured else "")
+    lines = [heading, "", f"`bench/{name}.py`: {description[0]}", ""]
     if len(description) > 1:
         lines += [description[1].strip(), ""]
     lines += [f"**Reading:** {reading}", ""] if table is not None else []
@@ -77,8 +79,8 @@ def report(machine_info: dict, sections: list[str], seconds: float) -> str:
     label = simulation_label()
     title = f"## {label[0].upper() + label[1:] if label else 'Native'}: {machine_info['cpu']}, {machine_info['date']}"
     rows = "\n".join(f"| {key} | {value} |" for key, value in machine_info.items())
-    return "\n".join([title, "", "| | |", "| --- | --- |", rows, f"| suite wall time | {seconds / 60:.1f} min |", "",
-                      *sections])
+    wall = f"| this run's wall time | {seconds / 60:.1f} min |"
+    return "\n".join([title, "", "| | |", "| --- | --- |", rows, wall, "", *sections])
 
 
 def run_all(names: list[str], quick: bool, options: dict | None = None) -> dict[str, tuple]:
@@ -95,14 +97,31 @@ def run_all(names: list[str], quick: bool, options: dict | None = None) -> dict[
     return results
 
 
-def sections_for(results: dict[str, tuple]) -> list[str]:
-    """One section per benchmark, in the fixed order; those not run say how to run them."""
+def earlier_sections(path: Path | None, key: str) -> dict[int, str]:
+    """{number: text} of the sections block `key` of `path` holds from earlier runs (those that were measured)."""
+    if path is None or not path.is_file():
+        return {}
+    text = path.read_text()
+    begin, end = f"<!-- block {key}: begin -->", f"<!-- block {key}: end -->"
+    if begin not in text or end not in text:
+        return {}
+    block = text[text.index(begin) + len(begin):text.index(end)]
+    parts = re.split(r"(?m)^(?=### \d+\. )", block)[1:]
+    found = {int(part.split(".", 1)[0][4:]): part.strip() for part in parts}
+    return {number: part for number, part in found.items() if "Not run in this report" not in part}
+
+
+def sections_for(results: dict[str, tuple], measured: str, earlier: dict[int, str]) -> list[str]:
+    """One section per benchmark, in the fixed order: those run now (headed with `measured`, the machine and
+    date), else the section an earlier run measured, as it was (its heading says when), else how to run it."""
     sections = []
     for number, name in enumerate(BENCHMARKS, 1):
         doc = ast.get_docstring(ast.parse((HERE / f"{name}.py").read_text()))  # not imported: a section not run
         # needs none of its benchmark's packages (the notebook suite's nbformat, say)
         if name in results:
-            sections.append(section(number, name, *results[name], doc))
+            sections.append(section(number, name, *results[name], doc, measured))
+        elif number in earlier:
+            sections.append(earlier[number] + "\n")
         else:
             why = "pass `--notebooks`; it takes minutes" if name == "notebooks" else "not chosen with `--only`"
             sections.append(section(number, name, None, f"Not run in this report ({why}).", doc))
@@ -176,7 +195,8 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     results = run_all(names, args.quick, {"notebooks": {"profiles": tuple(args.profiles),
                                                         "precisions": tuple(args.precisions)}})
-    sections = sections_for(results)
+    measured = f"{machine_info['cpu']} (capability {machine_info.get('cpu capability', '?')}), {machine_info['date']}"
+    sections = sections_for(results, measured, earlier_sections(output, block_key()))
     if hasattr(os, "getloadavg"):
         machine_info["load average after"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     if args.quick:

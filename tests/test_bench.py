@@ -97,7 +97,8 @@ def test_report_is_one_block_with_the_machine_and_one_section_per_benchmark(runn
     from bench.common import machine, write_block
 
     path = tmp_path / "results.md"
-    write_block(path, runner.block_key(), runner.report(machine(), runner.sections_for(results), 1.0), runner.HEADER)
+    sections = runner.sections_for(results, "this CPU, today", {})
+    write_block(path, runner.block_key(), runner.report(machine(), sections, 1.0), runner.HEADER)
     text = path.read_text()
     assert text.startswith("# labkit benchmarks\n") and "<!-- block native: begin -->" in text
     for key in ("date", "cpu", "cpu capability", "precision auto picks on the cpu", "cores", "torch", "device"):
@@ -106,6 +107,20 @@ def test_report_is_one_block_with_the_machine_and_one_section_per_benchmark(runn
         assert f"### {number}. {title}" in text
     assert text.count("**Reading:**") == len(EXPECTED_COLUMNS)
     assert [p.name for p in tmp_path.iterdir()] == ["results.md"]  # no temporary file left behind
+
+
+def test_a_run_of_some_benchmarks_keeps_the_sections_an_earlier_run_measured(runner, tmp_path):
+    from bench.common import write_block
+
+    path = tmp_path / "results.md"
+    first = runner.sections_for({}, "", {})  # nothing measured: every section says how to run it
+    first[0] = "### 1. Training throughput, lab A — old CPU, 2026-01-01\n\nmeasured rows\n"
+    write_block(path, "native", "## Native\n\n" + "\n".join(first), "# Header\n")
+    kept = runner.earlier_sections(path, "native")
+    assert list(kept) == [1] and "measured rows" in kept[1]  # sections that were "Not run" are not kept
+    again = runner.sections_for({}, "new CPU, today", kept)
+    assert again[0].startswith("### 1. Training throughput, lab A — old CPU, 2026-01-01")
+    assert all("Not run in this report" in text for text in again[1:])
 
 
 def test_a_block_replaces_only_itself(tmp_path):
