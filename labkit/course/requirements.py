@@ -444,7 +444,7 @@ EXERCISES: dict[str, dict[str, float]] = {
 }
 ANSWERS: dict[str, dict[str, float]] = {
     "00_setup_and_data": {"normalisation-train-only": 2, "augmentation-safe": 1},
-    "01_cnn": {"confused-digits": 2, "augmentation-effect": 2},
+    "01_cnn": {"confused-digits": 2, "augmentation-effect": 2, "label-audit": 2},
     "02_lenet5": {"classic-vs-modern": 2, "tiny-learning-rate": 2},
     "03_resnet": {"design-variations": 2, "label-audit": 2},
     "04_pairs": {"siamese-fewer-pairs": 2},
