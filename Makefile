@@ -36,7 +36,7 @@ test-full: $(STAMP) data
 	@$(MAKE) --no-print-directory nbval PROFILE=full NBVAL_TIMEOUT=$(CELL_TIMEOUT)
 
 lint: $(STAMP)
-	$(PYTHON) -m ruff check labkit tests bench notebooks
+	$(PYTHON) -m ruff check labkit tests bench studies notebooks
 
 unit: $(STAMP) data
 	$(PYTHON) -m pytest -q --durations=12 tests --deselect tests/test_committed_results.py::test_committed_results_pass_and_are_fresh
@@ -74,7 +74,7 @@ data: $(STAMP)
 	$(PYTHON) -m labkit data
 
 bench: $(STAMP) data
-	$(PYTHON) -m bench
+	$(PYTHON) -m bench $(BENCH_ARGS)
 
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)

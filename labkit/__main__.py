@@ -14,6 +14,9 @@
                                copies of the notebooks with the profile's parameters injected (papermill)
     python -m labkit student OUT_DIR [--source notebooks] [--force]
                                the student edition: solutions stripped, answers emptied, outputs cleared
+    python -m labkit nbgrader-metadata [--check] NOTEBOOK...
+                               nbgrader's cell metadata from labkit's rubric: write it, or (--check) list what is
+                               out of date and exit 1
 """
 
 import argparse
@@ -60,12 +63,14 @@ def main(argv=None) -> int:
     data.add_argument("--root", help="folder that holds (or will hold) MNIST/raw/; default: $LABKIT_DATA or data/")
     results = subparsers.add_parser("results", help="results table from figures/*/metrics.json")
     results.add_argument("--readme", type=Path, help="rewrite the results block of this file instead of printing")
-    from .course import commands, grade, profiles, student
+    from .course import commands, grade, nbgrader, profiles, student
 
     commands.add_run_arguments(subparsers.add_parser("run", help="execute the notebooks in place, as `make run`"))
     commands.add_test_arguments(subparsers.add_parser("test", help="lint and test everything, as `make test`"))
     grade.add_arguments(subparsers.add_parser("grade", help="grade notebooks against labkit's requirements"))
     student.add_arguments(subparsers.add_parser("student", help="write the student edition of the notebooks"))
+    nbgrader.add_arguments(subparsers.add_parser("nbgrader-metadata",
+                                                 help="write (or --check) nbgrader's cell metadata from the rubric"))
     profile = subparsers.add_parser("profile", help="write copies of notebooks with a profile's parameters")
     profile.add_argument("name", choices=profiles.PROFILES, metavar="NAME", help=f"one of {profiles.PROFILES}")
     profile.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
@@ -79,6 +84,8 @@ def main(argv=None) -> int:
         return grade.run(args)
     if args.command == "student":
         return student.run(args)
+    if args.command == "nbgrader-metadata":
+        return nbgrader.run(args)
     if args.command == "profile":
         try:
             for path in args.notebooks:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .mnist import MNISTError, acquire_mnist, data_root, verification_table, verify_mnist  # noqa: F401
+# MNISTError's home is labkit.mnist; it is named here too for tests/conftest.py, which imports it from here
+from .mnist import MNISTError, data_root, verify_mnist  # noqa: F401
 
 # Pixel statistics of the 60,000 training images scaled to [0, 1].
 MEAN, STD = 0.1307, 0.3081
@@ -199,7 +200,7 @@ class Augment:
         shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (2 * self.translate)  # grid units span 2
         cos, sin = angle.cos(), angle.sin()
         mirror = torch.ones(n)
-        if self.flip > 0:  # drawn only when asked, so flip=0 keeps the random stream of earlier runs
+        if self.flip > 0:  # drawn only when asked: with flip=0 the generator serves rotation and translation alone
             mirror = 1 - 2 * (torch.rand(n, generator=generator) < self.flip).float()  # -1: mirrored
         # output x reversed (mirror = -1) before the rotation: the first column of the rotation times mirror
         theta = torch.stack([cos * mirror, -sin, shift[:, 0], sin * mirror, cos, shift[:, 1]], 1).to(x.device, x.dtype)
@@ -208,7 +209,8 @@ class Augment:
 
 
 def _affine_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """F.affine_grid(theta.view(-1, 2, 3), align_corners=False) by broadcasting: 4x faster on a CPU."""
+    """F.affine_grid(theta.view(-1, 2, 3), align_corners=False), built by broadcasting the x and y coordinates
+    instead of multiplying a full grid of positions: the same grid, cheaper to compute on a CPU."""
     xs = ((torch.arange(width, device=theta.device, dtype=theta.dtype) * 2 + 1) / width - 1).view(1, 1, width)
     ys = ((torch.arange(height, device=theta.device, dtype=theta.dtype) * 2 + 1) / height - 1).view(1, height, 1)
     t = theta.view(-1, 6, 1, 1)

@@ -20,13 +20,11 @@ a frontend (nbclient, papermill, nbval) the saved output keeps both, so a reader
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import io
 from contextlib import contextmanager
 
 import ipywidgets as widgets
-import matplotlib
 import matplotlib.image
 import numpy as np
 import pandas as pd
@@ -36,7 +34,7 @@ from matplotlib.figure import Figure
 from . import metrics
 from .metrics import as_numpy
 from .pairs import PairSet
-from .plots import RIGHT, STYLE, WRONG
+from .plots import RIGHT, WRONG, _styled
 
 DPI = 80  # pictures are looked at on screen and redrawn on every move: small and quick
 NEIGHBOURS = 5
@@ -48,19 +46,11 @@ ANY = "any"
 # ---------------------------------------------------------------- pictures
 
 
-def in_style(draw):
-    """Run `draw` in the lab book's figure style (fonts are fixed when text is made, so all of it inside)."""
-    @functools.wraps(draw)
-    def draw_in_style(*args, **kwargs):
-        with matplotlib.rc_context(STYLE):
-            return draw(*args, **kwargs)
-    return draw_in_style
-
-
 def figure(width: float, height: float, constrained: bool = True, **subplots) -> Figure:
     """A figure outside pyplot: nothing piles up, nothing shows by itself.
 
-    Constrained layout places labels well but costs ~40 ms a draw; rows of images are placed by hand instead.
+    Constrained layout places labels well but solves the layout again on every draw, and a widget redraws on every
+    move: rows of images are placed by hand instead.
     """
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained" if constrained else None)
     if subplots:
@@ -74,7 +64,7 @@ def png_bytes(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-@in_style
+@_styled
 def message_png(text: str, width: float = 3.6) -> bytes:
     """A picture that says `text`: shown where there is no image to show."""
     fig = figure(width, 0.5)
@@ -88,7 +78,7 @@ def show_image(ax, image: np.ndarray, title: str = "", color: str = RIGHT) -> No
     ax.set_axis_off()
 
 
-@in_style
+@_styled
 def side_by_side(lines: list[str], pictures: list[bytes]) -> bytes:
     """One PNG: `lines` of text above `pictures` (PNG bytes) placed side by side at their own pixel size."""
     images = [matplotlib.image.imread(io.BytesIO(picture), format="png") for picture in pictures]
@@ -336,7 +326,7 @@ class DigitExplorer(Explorer):
             self.neighbour_view.value = self._neighbour_png(index)
             self.neighbour_view.layout.display = None
 
-    @in_style
+    @_styled
     def _image_png(self, index: int) -> bytes:
         fig = figure(4.4, 1.7, ncols=2, width_ratios=[1, 2.2])
         image_ax, bars_ax = fig.axes
@@ -350,7 +340,7 @@ class DigitExplorer(Explorer):
                     title=f"probabilities: predicted {self.classes[predicted]}")
         return png_bytes(fig)
 
-    @in_style
+    @_styled
     def _neighbour_png(self, index: int) -> bytes:
         neighbours, distances = self.nearest_training_images(index)
         fig = figure(0.75 * len(neighbours) + 0.2, 1.7, constrained=False, ncols=len(neighbours))
@@ -533,7 +523,7 @@ class PairExplorer(Explorer):
             f"target {PairSet.classes[self.targets[index]]}, P(same) = {self.scores[index]:.4f}, "
             f"predicted {predicted} at threshold {self.threshold.value:.2f}")
 
-    @in_style
+    @_styled
     def _pair_png(self, index: int) -> bytes:
         left, right = (side[0].numpy() for side in self.pair_set.images_of([index]))
         fig = figure(2.4, 1.5, constrained=False, ncols=2)
@@ -545,7 +535,7 @@ class PairExplorer(Explorer):
         show_image(fig.axes[1], right, right_digit)
         return png_bytes(fig)
 
-    @in_style
+    @_styled
     def _draw_roc(self):
         """The ROC curve, drawn once; only the marker of the current threshold moves."""
         fig = figure(2.6, 2.4)

@@ -2,7 +2,8 @@
 
 One display handle per figure or line: drawn once, then updated in place at most every
 `interval` seconds, so the saved notebook keeps exactly one final figure and one final
-progress line, readable in any viewer (no widget state needed).
+progress line, readable in any viewer (no widget state needed). The curves are drawn by
+plots.draw_history, the function that draws the static history figure.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import io
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
+
+from . import plots
 
 
 def in_notebook() -> bool:
@@ -26,52 +28,24 @@ def in_notebook() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-def smooth(values, window: int) -> np.ndarray:
-    """Running mean over the last `window` values (fewer at the start), NaN-free input."""
-    values = np.asarray(values, dtype=float)
-    if len(values) == 0:
-        return values
-    sums = np.cumsum(np.insert(values, 0, 0.0))
-    counts = np.minimum(np.arange(1, len(values) + 1), window)
-    return (sums[1:] - sums[np.arange(1, len(values) + 1) - counts]) / counts
-
-
-def thin(x, y, limit: int):
-    """At most about `limit` points of a line: every k-th one, and always the last (the newest number)."""
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) <= limit:
-        return x, y
-    keep = np.arange(0, len(x), -(-len(x) // limit))
-    if keep[-1] != len(x) - 1:
-        keep = np.append(keep, len(x) - 1)
-    return x[keep], y[keep]
-
-
 LIVE_DPI, FINAL_DPI = 60, 100  # live frames are drawn often and looked at briefly; the last one stays in the notebook
 MAX_POINTS = 500  # per line: more points than pixels cost drawing time and show nothing more
-LOSS_LIMITS, ACCURACY_LIMITS = (0.01, 3.0), (0.0, 1.0)  # before any data: cross-entropy from near 0 to ~ln(10)
-
-
-def line_labels(scope: str = "one test batch") -> dict:
-    """The legend's words for each line: the per-step test says what it was measured on (History.test_scope)."""
-    return {"train": "train, every mini-batch", "train_smooth": "train, smoothed",
-            "test": f"test after every mini-batch ({scope})",
-            "test_smooth": f"test after every mini-batch ({scope}), smoothed",
-            "test_set": "whole test set", "val": "validation set",
-            "test_accuracy": f"test after every mini-batch ({scope}), smoothed",
-            "test_set_accuracy": "whole test set", "val_accuracy": "validation set"}
+NOTHING_YET = pd.DataFrame({"step": [], "train_loss": []})  # what the plot shows before the first mini-batch
 
 
 class LivePlot:
-    """Train loss per mini-batch (raw and smoothed), per-step and whole-set test loss, validation loss, and
-    the accuracies, redrawn in place.
+    """The History frame so far, drawn by plots.draw_history (as plots.history_curves draws the finished run)
+    and redrawn in place: train and test loss per mini-batch (raw and smoothed), the whole test set and the
+    validation set, and the accuracies.
 
-    Redrawn at least every `max_wait` seconds, at most every `interval`, and otherwise rarely enough that
-    drawing takes about `share` of the wall time (a redraw costs 0.1-0.5 s of a 2-core CPU's training time, so
-    `max_wait` is long enough to keep that share; the progress line below says where training is meanwhile).
-    The first redraw is slow (fonts, caches: ~1 s) and is left out of that pacing, so it does not postpone the
-    next. Live frames are cheap: at most MAX_POINTS points per line and a low resolution; the final frame is
-    drawn at FINAL_DPI.
+    The figure and both axes are made once, before the first display, and never shown by pyplot (closed in
+    it when made: the display handle alone shows them, so the cell shows no second copy at its end). The x axis
+    spans the whole run from the start, so the curves grow into it. Redrawn at least every `max_wait` seconds,
+    at most every `interval`, and otherwise rarely enough that drawing takes about `share` of the wall time (a
+    redraw costs 0.1-0.5 s of a 2-core CPU's training time, so `max_wait` is long enough to keep that share; the
+    progress line below says where training is meanwhile). The first redraw is slow (fonts, caches: ~1 s) and
+    is left out of that pacing, so it does not postpone the next. Live frames are cheap: at most MAX_POINTS
+    points per line and a low resolution; the final frame is drawn at FINAL_DPI.
     """
 
     def __init__(self, title: str, total_steps: int, interval: float = 0.5, enabled: bool | None = None,
@@ -84,32 +58,14 @@ class LivePlot:
             return
         from IPython.display import display
 
-        self.fig, (self.loss_ax, self.acc_ax) = plt.subplots(1, 2, figsize=(10, 4.2))
-        loss, acc = self.loss_ax, self.acc_ax
-        self.lines = {
-            "train": loss.plot([], [], color="tab:blue", alpha=0.25, lw=0.8)[0],
-            "train_smooth": loss.plot([], [], color="tab:blue", lw=1.6)[0],
-            "test": loss.plot([], [], color="tab:orange", alpha=0.25, lw=0.8)[0],
-            "test_smooth": loss.plot([], [], color="tab:orange", lw=1.6)[0],
-            "test_set": loss.plot([], [], "o-", color="tab:red", ms=2.5, lw=1.0)[0],
-            "val": loss.plot([], [], "s--", color="tab:green", ms=2.5, lw=1.0)[0],
-            "test_accuracy": acc.plot([], [], color="tab:orange", lw=1.2)[0],
-            "test_set_accuracy": acc.plot([], [], "o-", color="tab:red", ms=2.5, lw=1.0)[0],
-            "val_accuracy": acc.plot([], [], "s--", color="tab:green", ms=2.5, lw=1.0)[0],
-        }
-        limits = dict(xlim=(0, max(total_steps, 1)), xlabel="mini-batch")
-        loss.set(ylabel="cross-entropy", yscale="log", ylim=LOSS_LIMITS, **limits)
-        acc.set(ylabel="accuracy", ylim=ACCURACY_LIMITS, **limits)
-        acc.yaxis.set_major_formatter("{x:.3f}")  # as wide before the zoom as after: the layout is computed once
-        self.hidden_note = acc.text(0.02, 0.03, "", transform=acc.transAxes, fontsize=8, color="0.35")
-        self.legend_key = None
-        self.set_legends("one test batch", set(self.lines))
-        acc.grid(alpha=0.3)
-        loss.grid(alpha=0.3, which="both")
-        self.fig.suptitle(title)
-        self.fig.tight_layout()
+        self.fig, (self.loss_ax, self.acc_ax) = plots.history_figure()
+        self.legend = None
+        self.draw(NOTHING_YET)
+        for ax in (self.loss_ax, self.acc_ax):
+            ax.set_xlim(0, max(total_steps, 1))
+        with plt.rc_context(plots.STYLE):
+            self.suptitle = self.fig.suptitle(title)
         self.handle = display(self.render(LIVE_DPI), raw=True, display_id=True)
-        plt.close(self.fig)  # the handle owns the picture; avoid a second copy at cell end
 
     def render(self, dpi: int) -> dict:
         """The figure as a display bundle: a PNG at `dpi`, and the text a figure shows where images are not."""
@@ -127,67 +83,24 @@ class LivePlot:
         if not self.enabled or frame.empty or not (force or self.due()):
             return
         began = time.perf_counter()
-        self.set_lines(frame)
-        self.fig.suptitle(f"{self.title}   {status}" if status else self.title)
+        self.draw(frame, final)
+        self.suptitle.set_text(f"{self.title}   {status}" if status else self.title)
         self.handle.update(self.render(FINAL_DPI if final else LIVE_DPI), raw=True)
         self.last_draw = time.perf_counter()
         self.draws += 1
         if self.draws > 1:  # the first draw is slow once (cold caches): it says nothing about the next ones
             self.wait = min(self.max_wait, max(self.interval, (self.last_draw - began) / self.share))
 
-    def set_lines(self, frame: pd.DataFrame) -> None:
-        steps = frame["step"].to_numpy()
-        window = max(1, min(50, len(frame) // 10))
-        shown = {}
-        for name, column, smoothed in (("train", "train_loss", False), ("train_smooth", "train_loss", True),
-                                       ("test", "test_loss", False), ("test_smooth", "test_loss", True),
-                                       ("test_accuracy", "test_accuracy", True)):
-            values = frame[column].to_numpy(dtype=float) if column in frame else np.full(len(frame), np.nan)
-            measured = np.isfinite(values)
-            y = smooth(values[measured], window) if smoothed else values[measured]
-            shown[name] = thin(steps[measured], y, MAX_POINTS)
-        for name in ("test_set", "val", "test_set_accuracy", "val_accuracy"):
-            column = name if name.endswith("accuracy") else f"{name}_loss"
-            values = frame[column].to_numpy(dtype=float) if column in frame else np.full(len(frame), np.nan)
-            measured = np.isfinite(values)
-            shown[name] = thin(steps[measured], values[measured], MAX_POINTS)
-        for name, (x, y) in shown.items():
-            self.lines[name].set_data(x, y)
-        self.set_test_label(frame, shown)
-        self.set_limits(shown)
-
-    def set_test_label(self, frame: pd.DataFrame, shown: dict | None = None) -> None:
-        """Name the per-step test for what it is measured on, and list in the legends only the lines with data."""
-        scope = frame["test_scope"].iloc[-1] if "test_scope" in frame and len(frame) else "one test batch"
-        with_data = set(self.lines) if shown is None else {name for name, (x, _) in shown.items() if len(x)}
-        self.set_legends(scope, with_data)
-
-    def set_legends(self, scope: str, with_data: set) -> None:
-        if (scope, with_data) == self.legend_key:  # legends are rebuilt only when what they say changes
-            return
-        self.legend_key = (scope, with_data)
-        for name, label in line_labels(scope).items():
-            self.lines[name].set_label(label)
-        loss_lines = ("train", "train_smooth", "test_set", "test", "test_smooth", "val")  # long labels: 2nd column
-        for ax, names, columns in ((self.loss_ax, loss_lines, 2),
-                                   (self.acc_ax, ("test_accuracy", "test_set_accuracy", "val_accuracy"), 1)):
-            # below the panel, where no data are: the layout made room for every entry once
-            ax.legend(handles=[self.lines[name] for name in names if name in with_data], loc="upper center",
-                      bbox_to_anchor=(0.5, -0.16), ncols=columns, fontsize=7, frameon=False)
-
-    def set_limits(self, shown: dict) -> None:
-        losses = np.concatenate([shown[name][1] for name in ("train", "test", "test_set", "val")])
-        losses = losses[np.isfinite(losses) & (losses > 0)]
-        if len(losses):
-            self.loss_ax.set_ylim(max(losses.min() * 0.8, 1e-4), max(losses.max() * 1.25, 2e-4))
-        accuracies = [shown[name][1] for name in ("test_accuracy", "test_set_accuracy", "val_accuracy")]
-        recent = np.concatenate([a[len(a) // 3:] for a in accuracies])
-        if not len(recent):
-            return
-        low = max(0.0, min(float(recent.min()), 0.98) - 0.01)
-        self.acc_ax.set_ylim(low, 1.0)
-        hidden = np.concatenate(accuracies) < low
-        self.hidden_note.set_text(f"earlier points below {low:.2f} not shown" if hidden.any() else "")
+    def draw(self, frame: pd.DataFrame, final: bool = False) -> None:
+        """Draw `frame`. The legends are rebuilt, and the layout computed, only when what the legends say changes
+        and for the final frame (which stays in the notebook); in between the layout stays as it is, which makes
+        a live redraw about a quarter cheaper."""
+        legend = plots.draw_history((self.loss_ax, self.acc_ax), frame, max_points=MAX_POINTS)
+        changed = legend != self.legend
+        self.fig.set_layout_engine("constrained" if changed or final else "none")
+        if changed:
+            plots.history_legends(self.fig, legend)
+            self.legend = legend
 
 
 class Progress:

@@ -9,6 +9,7 @@ Sizes are small on purpose: ten figures keep a notebook well under 2 MB.
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,9 +34,9 @@ STYLE = {"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7, "axes.spines
 
 
 def _styled(plot):
-    """Draw `plot`'s figure in the shared style, without touching the notebook's own settings."""
+    """Draw what `plot` draws in the shared style, without touching the notebook's own settings."""
     @functools.wraps(plot)
-    def styled_plot(*args, **kwargs) -> Figure:
+    def styled_plot(*args, **kwargs):
         with plt.rc_context(STYLE):
             return plot(*args, **kwargs)
     return styled_plot
@@ -338,6 +339,10 @@ def most_confused_bars(most_confused: pd.DataFrame, title: str = "most frequent 
 
 # ---------------------------------------------------------------- training histories and comparisons
 
+SMOOTH = 50  # mini-batches in the running mean of the per-mini-batch losses (at most a tenth of a shorter run)
+HISTORY_SIZE = (11, 4.8)  # inches, live and static: the live plot's last frame is history_curves() of its run
+LOSS_LIMITS = (0.01, 3.0)  # the loss axis before any loss is measured: cross-entropy from near 0 to ~ln(10)
+DRAWN = "labkit.history"  # the gid of what draw_history() draws, so that a redraw replaces exactly that
 
 QUANTITY_COLORS = {"train": "tab:blue", "step_test": "tab:orange", "test_set": "tab:red", "val": "tab:green"}
 QUANTITY_STYLES = {  # one line style per quantity; with several runs the colour is the run's
@@ -377,8 +382,26 @@ def _history_series(name: str, history: pd.DataFrame) -> dict:
     return series
 
 
-def _rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
-    return pd.Series(values).rolling(max(1, window), min_periods=1).mean().to_numpy()
+def running_mean(values, window: int) -> np.ndarray:
+    """The mean of the last `window` values at each position (of fewer at the start)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return values
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    ends = np.arange(1, len(values) + 1)
+    counts = np.minimum(ends, window)
+    return (sums[ends] - sums[ends - counts]) / counts
+
+
+def thin(x, y, limit: int | None):
+    """At most about `limit` points of a line (all when None): every k-th one, and always the last (the newest)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if limit is None or len(x) <= limit:
+        return x, y
+    keep = np.arange(0, len(x), -(-len(x) // limit))
+    if keep[-1] != len(x) - 1:
+        keep = np.append(keep, len(x) - 1)
+    return x[keep], y[keep]
 
 
 def _history_labels(scope: str | None, smooth: int) -> dict:
@@ -397,30 +420,64 @@ def _history_labels(scope: str | None, smooth: int) -> dict:
             "legend_val": "validation set (loss and accuracy)"}
 
 
+class HistoryLegend(NamedTuple):
+    """What a history figure's legends say, as draw_history() found it: one (quantity, label, faint) per line
+    style, and one label per run colour (none for a single run). An equal legend need not be drawn again."""
+
+    styles: tuple[tuple[str, str, bool], ...]
+    runs: tuple[str, ...] = ()
+
+
+def _history_runs(histories) -> dict[str, pd.DataFrame]:
+    runs = {"": histories} if isinstance(histories, pd.DataFrame) else dict(histories)
+    if not runs:
+        raise ValueError("histories is empty: give {run name: History.frame} or one History.frame")
+    return runs
+
+
 @_styled
-def history_curves(histories, smooth: int = 50, title: str | None = None) -> Figure:
-    """Training histories: losses (left, log scale) and accuracies (right), for one run or several overlaid.
+def history_figure() -> tuple[Figure, np.ndarray]:
+    """An empty figure for draw_history(): the loss panel and the accuracy panel side by side."""
+    return _figure(*HISTORY_SIZE, 1, 2)
+
+
+@_styled
+def draw_history(axes, histories, smooth: int | None = None, max_points: int | None = None) -> HistoryLegend:
+    """Training histories drawn onto `axes`, (loss panel, accuracy panel), replacing what an earlier call drew
+    there; returns what the legends must say, for history_legends(). The live plot and history_curves() both
+    draw with it.
 
     `histories` is {run name: History.frame} or one frame. For each run: the training loss of every mini-batch
-    (faint) and its mean over the last `smooth` mini-batches; the test loss measured after every mini-batch
+    (faint) and its mean over the last `smooth` mini-batches (by default SMOOTH, or a tenth of the longest run
+    when that is shorter: the mean of a short run follows it); the test loss measured after every mini-batch
     (faint, and its running mean), named for what it was measured on (the frame's test_scope: one test batch
     or the whole test set); the whole test set at its cadence and the validation set (where the run has one)
     as markers. The accuracy panel shows the same three test measurements. One run: one colour per quantity;
-    several: one colour per run and one line style per quantity, both explained once in the legends.
-    The accuracy axis ends at 1.0 and is zoomed to the later values; its label says where it starts.
-    Frames from older labkit versions (without test_scope, test_set_* or val_*) draw what they hold.
+    several: one colour per run and one line style per quantity. The loss axis (log scale) spans the losses,
+    LOSS_LIMITS before there are any; the accuracy axis ends at 1.0 and is zoomed to the later values (its label
+    says where it starts, a note says when earlier values lie below). `max_points` thins every line to about
+    that many points (the last one kept), for a figure redrawn often. Frames from older labkit versions
+    (without test_scope, test_set_* or val_*) draw what they hold.
     """
-    if isinstance(histories, pd.DataFrame):
-        histories = {"": histories}
-    if not histories:
-        raise ValueError("histories is empty")
-    runs = {name: _history_series(name, frame) for name, frame in histories.items()}
+    frames = _history_runs(histories)
+    if smooth is None:
+        smooth = max(1, min(SMOOTH, max(len(frame) for frame in frames.values()) // 10))
+    if isinstance(smooth, bool) or not isinstance(smooth, (int, np.integer)) or smooth < 1:
+        raise ValueError(f"smooth must be a whole number of mini-batches >= 1 (or None: the default), got {smooth!r}")
+    if max_points is not None and (isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer))
+                                   or max_points < 2):
+        raise ValueError(f"max_points must be a whole number >= 2, or None for every point; got {max_points!r}")
+    loss_ax, acc_ax = axes
+    runs = {name: _history_series(name, frame) for name, frame in frames.items()}
+    for artist in [*loss_ax.lines, *loss_ax.texts, *acc_ax.lines, *acc_ax.texts]:
+        if artist.get_gid() == DRAWN:
+            artist.remove()
     several = len(runs) > 1
-    scopes = {series["scope"] for series in runs.values()}
-    labels = _history_labels(scopes.pop() if len(scopes) == 1 else "scope: see the runs" if several else None,
-                             smooth)
     faint = 0.12 if several else 0.25
-    fig, (loss_ax, acc_ax) = _figure(11, 4.8, 1, 2)
+
+    def plot(ax, x, y, **style) -> None:
+        ax.plot(*thin(x, y, max_points), gid=DRAWN, **style)
+
     losses, accuracies, recent_accuracies, drawn = [], [], [], set()
     for (name, series), run_color in zip(runs.items(), sns.color_palette("tab10", len(runs))):
         color = (lambda quantity, c=run_color: c) if several else QUANTITY_COLORS.get
@@ -431,17 +488,17 @@ def history_curves(histories, smooth: int = 50, title: str | None = None) -> Fig
             if not len(x):
                 continue
             drawn.add(quantity)
-            smoothed = _rolling_mean(y, smooth)
-            loss_ax.plot(x, y, color=color(quantity), alpha=faint, linewidth=0.5,
-                         label=prefix + line_labels[f"{quantity}_raw"])
-            loss_ax.plot(x, smoothed, color=color(quantity), label=prefix + line_labels[quantity],
-                         **QUANTITY_STYLES[quantity])
+            smoothed = running_mean(y, smooth)
+            plot(loss_ax, x, y, color=color(quantity), alpha=faint, linewidth=0.5,
+                 label=prefix + line_labels[f"{quantity}_raw"])
+            plot(loss_ax, x, smoothed, color=color(quantity), label=prefix + line_labels[quantity],
+                 **QUANTITY_STYLES[quantity])
             losses += [y, smoothed]
         x, y = series["step_test_accuracy"]
         if len(x):
-            smoothed = _rolling_mean(y, smooth)
-            acc_ax.plot(x, smoothed, color=color("step_test"), label=prefix + line_labels["step_test_accuracy"],
-                        **QUANTITY_STYLES["step_test"])
+            smoothed = running_mean(y, smooth)
+            plot(acc_ax, x, smoothed, color=color("step_test"), label=prefix + line_labels["step_test_accuracy"],
+                 **QUANTITY_STYLES["step_test"])
             accuracies.append(smoothed)
             recent_accuracies.append(smoothed[x > x.max() / 3])
         for quantity in ("test_set", "val"):
@@ -451,7 +508,7 @@ def history_curves(histories, smooth: int = 50, title: str | None = None) -> Fig
                     continue
                 drawn.add(quantity)
                 style = {**QUANTITY_STYLES[quantity], "markersize": 3.5 if len(x) <= 60 else 2.0}  # dense: smaller
-                ax.plot(x, y, color=color(quantity), label=prefix + line_labels[key], zorder=3, **style)
+                plot(ax, x, y, color=color(quantity), label=prefix + line_labels[key], zorder=3, **style)
                 (losses if ax is loss_ax else accuracies).append(y)
                 if ax is acc_ax:
                     recent_accuracies.append(y[x > x.max() / 3])
@@ -459,10 +516,9 @@ def history_curves(histories, smooth: int = 50, title: str | None = None) -> Fig
     loss_ax.set(yscale="log", xlabel="mini-batch", ylabel="loss (log scale)", title="loss")
     losses = np.concatenate(losses) if losses else np.array([])
     losses = losses[np.isfinite(losses) & (losses > 0)]
-    if len(losses):
-        low, high = float(losses.min()) * 0.8, float(losses.max()) * 1.25
-        loss_ax.set_ylim(low, high)
-        _log_ticks(loss_ax.yaxis, low, high)
+    low, high = (float(losses.min()) * 0.8, float(losses.max()) * 1.25) if len(losses) else LOSS_LIMITS
+    loss_ax.set_ylim(low, high)
+    _log_ticks(loss_ax.yaxis, low, high)
     loss_ax.grid(alpha=0.3, which="major")
 
     bottom = _zoomed_bottom(np.concatenate(recent_accuracies)) if recent_accuracies else 0.0
@@ -472,33 +528,69 @@ def history_curves(histories, smooth: int = 50, title: str | None = None) -> Fig
     acc_ax.grid(alpha=0.3)
     if accuracies and (np.concatenate(accuracies) < bottom).any():
         acc_ax.text(0.99, 0.02, f"earlier values below {bottom:g} not shown", transform=acc_ax.transAxes,
-                    ha="right", va="bottom", fontsize=7, color="0.35")
+                    ha="right", va="bottom", fontsize=7, color="0.35", gid=DRAWN)
+    return _history_legend(runs, drawn, smooth)
 
-    def entry(quantity: str, label: str, raw: bool = False) -> Line2D:
+
+def _history_legend(runs: dict, drawn: set, smooth: int) -> HistoryLegend:
+    """The legends' entries: one per quantity drawn (its label, its style), and one per run when there are several."""
+    several = len(runs) > 1
+    scopes = {series["scope"] for series in runs.values()}
+    scope = next(iter(scopes)) if len(scopes) == 1 else "scope: see the runs" if several else None
+    labels = _history_labels(scope, smooth)
+    styles = []
+    if several:  # the faint lines of a run share its colour: one entry says what they are
+        styles.append(("train", labels["legend_raw" if "step_test" in drawn else "train_raw"], True))
+    elif "train" in drawn:
+        styles.append(("train", labels["train_raw"], True))
+    if "train" in drawn:
+        styles.append(("train", labels["train"], False))
+    if "step_test" in drawn:
+        if not several:
+            styles.append(("step_test", labels["step_test_raw"], True))
+        styles.append(("step_test", labels["legend_step_test"], False))
+    styles += [(quantity, labels[f"legend_{quantity}"], False) for quantity in ("test_set", "val") if quantity in drawn]
+    run_labels = () if not several else tuple(
+        name if len(scopes) <= 1 or not series["scope"] else f"{name}\n(per-step test: {series['scope']})"
+        for name, series in runs.items())
+    return HistoryLegend(tuple(styles), run_labels)
+
+
+@_styled
+def history_legends(fig: Figure, legend: HistoryLegend) -> None:
+    """`legend` (from draw_history()) drawn below the panels, and the run colours on the right when there are
+    several runs, in place of the figure's earlier legends."""
+    for old in list(fig.legends):
+        old.remove()
+    several = bool(legend.runs)
+
+    def entry(quantity: str, label: str, raw: bool) -> Line2D:
         shade = "0.3" if several else QUANTITY_COLORS[quantity]
         style = {"linewidth": 1.5, "alpha": 0.35} if raw else QUANTITY_STYLES[quantity]
         return Line2D([], [], color=shade, label=label, **style)
 
-    handles = []
-    if several:  # the faint lines of a run share its colour: one entry says what they are
-        handles.append(entry("train", labels["legend_raw" if "step_test" in drawn else "train_raw"], raw=True))
-    elif "train" in drawn:
-        handles.append(entry("train", labels["train_raw"], raw=True))
-    if "train" in drawn:
-        handles.append(entry("train", labels["train"]))
-    if "step_test" in drawn:
-        handles += [] if several else [entry("step_test", labels["step_test_raw"], raw=True)]
-        handles.append(entry("step_test", labels["legend_step_test"]))
-    handles += [entry(quantity, labels[f"legend_{quantity}"]) for quantity in ("test_set", "val") if quantity in drawn]
-    fig.legend(handles=handles, loc="outside lower center", ncols=2 if several else 3, frameon=False,
-               title="line styles (every run)" if several else None)
+    if legend.styles:
+        fig.legend(handles=[entry(*style) for style in legend.styles], loc="outside lower center",
+                   ncols=2 if several else 3, frameon=False, title="line styles (every run)" if several else None)
     if several:
-        run_labels = [name if len(scopes) <= 1 or not series["scope"] else f"{name}\n(per-step test: {series['scope']})"
-                      for name, series in runs.items()]
-        fig.legend(handles=[Line2D([], [], color=c, linewidth=2) for c in sns.color_palette("tab10", len(runs))],
-                   labels=run_labels, loc="outside right upper", frameon=False, title="run (colour)")
-    if title or (not several and next(iter(runs))):
-        fig.suptitle(title or next(iter(runs)))
+        fig.legend(handles=[Line2D([], [], color=c, linewidth=2) for c in sns.color_palette("tab10", len(legend.runs))],
+                   labels=list(legend.runs), loc="outside right upper", frameon=False, title="run (colour)")
+
+
+@_styled
+def history_curves(histories, smooth: int | None = None, title: str | None = None) -> Figure:
+    """Training histories: losses (left, log scale) and accuracies (right), for one run or several overlaid, as
+    draw_history() draws them (the live plot's final picture for one run), with their legends.
+
+    `histories` is {run name: History.frame} or one frame. The figure is titled `title`, else the run's name
+    when there is one run.
+    """
+    runs = _history_runs(histories)
+    fig, axes = history_figure()
+    history_legends(fig, draw_history(axes, runs, smooth))
+    names = list(runs)
+    if title or (len(names) == 1 and names[0]):
+        fig.suptitle(title or names[0])
     return fig
 
 

@@ -47,7 +47,8 @@ class Recipe:
     (None: about 5% of training, at least once an epoch); step_test: what the per-step test measures
     ("auto" and "batch": one test batch of test_batch_size items, cycling through the test set; "whole": the
     whole test set). 32 items cost a small share of a training step of every lab model (bench/results.md,
-    "precision") and the curve's running mean averages their noise out. seed reaches every random choice; deterministic asks for deterministic kernels (CUDA).
+    "precision") and the curve's running mean averages their noise out. seed reaches every random choice;
+    deterministic asks for deterministic kernels (CUDA).
     shuffle, augment (a labkit.Augment or None), class_weights (one weight per class, or None).
     channels_last: the memory layout of the model and its inputs. precision: "auto" (bf16 where the
     machine computes it natively, see labkit.env.auto_precision), "bf16" or "fp32".

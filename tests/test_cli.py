@@ -209,7 +209,7 @@ def test_test_steps_are_make_tests_commands(monkeypatch, capsys):
     assert main(["test"]) == 1
     assert "step 'notebooks (nbval, smoke profile)' failed" in capsys.readouterr().err
     lint, data, unit, profile, nbval = (c["command"] for c in calls)
-    assert lint[1:] == ["-m", "ruff", "check", "labkit", "tests", "bench", "notebooks"]
+    assert lint[1:] == ["-m", "ruff", "check", "labkit", "tests", "bench", "studies", "notebooks"]
     assert data[1:] == ["-m", "labkit", "data"]
     assert unit[1:] == ["-m", "pytest", "-q", "tests", "--deselect", commands.FRESHNESS_TEST]
     assert profile[1:4] == ["-m", "labkit", "profile"] and profile[4] == "smoke"

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from labkit import data, mnist
-from labkit.data import Augment, ImageSet, MNISTError, batches, load_mnist, normalize, verify_mnist
+from labkit.data import Augment, ImageSet, batches, load_mnist, normalize
+from labkit.mnist import MNISTError, verify_mnist
 
 
 def write_synthetic_mnist(root, n_train=40, n_test=20, seed=0):

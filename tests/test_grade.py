@@ -14,10 +14,11 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from labkit.__main__ import main
 from labkit.course import grade as grading
+from labkit.course import requirements
 from labkit.course.identify import notebook_id
 
-SETUP = '''import labkit as lk
-from labkit import checks
+SETUP = '''from labkit import checks
+from labkit.course import Report
 
 
 class Pool:
@@ -31,7 +32,7 @@ class Pool:
         return sum(self.counts)
 
 
-report = lk.Report("00_setup_and_data", seed=SEED, device="cpu", profile=PROFILE, parameters={"MEAN": MEAN})'''
+report = Report("00_setup_and_data", seed=SEED, device="cpu", profile=PROFILE, parameters={"MEAN": MEAN})'''
 POOLS = 'report.add_set("train_pool", Pool(600))\nreport.add_set("test_pool", Pool(100))'
 VALUES = 'report.add_value("pixel_mean", MEAN)\nreport.add_value("pixel_std", 0.3081)'
 FINISH = "report.finish()"
@@ -42,7 +43,7 @@ def tiny_notebook(mean: float = 0.1307, last: str = FINISH, raise_before_values:
     parameters = new_code_cell(f"SEED = 0\nPROFILE = 'full'\nMEAN = {mean}")
     parameters.metadata["tags"] = ["parameters"]
     answer = new_markdown_cell("Why do we normalise the images?")
-    answer.metadata.update(tags=["answer"], points=3)
+    answer.metadata.update(tags=["answer"], points=3, labkit={"answer": "why-normalise"})
     cells = [new_markdown_cell("# tiny lab"), parameters, new_code_cell(SETUP), new_code_cell(POOLS)]
     if raise_before_values:
         cells.append(new_code_cell('raise NotImplementedError("compute the pixel statistics")'))
@@ -65,6 +66,9 @@ def statuses(result) -> dict:
 
 @pytest.fixture
 def clean_environment(monkeypatch, tmp_path):
+    # the stand-in's rubric: no code exercise, the one answer cell it holds
+    monkeypatch.setitem(requirements.EXERCISES, "00_setup_and_data", {})
+    monkeypatch.setitem(requirements.ANSWERS, "00_setup_and_data", {"why-normalise": 3})
     monkeypatch.delenv("LABKIT_STRICT", raising=False)
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("LABKIT_FIGURES", str(tmp_path / "never_used"))  # the grader points the run elsewhere
@@ -135,7 +139,7 @@ def test_strict_mode_fails_nbval_naming_the_requirement(tmp_path):
 def test_submission_state_order_errors_and_unexecuted_cells():
     notebook = tiny_notebook()
     assert grading.submission_state(notebook) == (False, "cell 1 (SEED = 0) was not executed")
-    for count, (_, cell) in enumerate([c for c in grading.own_cells(notebook) if c[1].cell_type == "code"], 1):
+    for count, cell in enumerate([c for c in grading.own_cells(notebook) if c.cell_type == "code"], 1):
         cell.execution_count = count
     assert grading.submission_state(notebook) == (True, "executed top to bottom, no error outputs")
     notebook.cells[3].execution_count = 7
@@ -151,7 +155,7 @@ def test_grading_recorded_results_without_executing(tmp_path, monkeypatch, capsy
     """Without --execute the facts come from the figures folder; the submission must be executed in order."""
     monkeypatch.setenv("LABKIT_FIGURES", str(tmp_path / "figures"))
     monkeypatch.delenv("LABKIT_STRICT", raising=False)
-    import labkit as lk
+    from labkit.course import Report
 
     class Pool:
         def __init__(self, per_class):
@@ -163,7 +167,7 @@ def test_grading_recorded_results_without_executing(tmp_path, monkeypatch, capsy
         def __len__(self):
             return 10 * self.per_class
 
-    report = lk.Report("00_setup_and_data", seed=0, device="cpu", profile="quick")
+    report = Report("00_setup_and_data", seed=0, device="cpu", profile="quick")
     report.add_set("train_pool", Pool(600))
     report.add_set("test_pool", Pool(99))
     path = write(tiny_notebook(), tmp_path / "00_setup_and_data.ipynb")

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labkit import live
+from labkit import live, plots
 
 
 class Recorder:
@@ -89,8 +89,8 @@ def history(steps: int) -> pd.DataFrame:
 
 def test_limits_before_any_data_are_sensible(shown_plot):
     plot, _, _ = shown_plot
-    assert plot.loss_ax.get_ylim() == pytest.approx(live.LOSS_LIMITS)
-    assert plot.acc_ax.get_ylim() == pytest.approx(live.ACCURACY_LIMITS)
+    assert plot.loss_ax.get_ylim() == pytest.approx(plots.LOSS_LIMITS)
+    assert plot.acc_ax.get_ylim() == pytest.approx((0.0, 1.0))
     assert plot.loss_ax.get_xlim() == pytest.approx((0, 20_000))
 
 
@@ -116,15 +116,22 @@ def test_a_slow_first_draw_does_not_postpone_the_next(shown_plot):
     assert handle.updates == 4
 
 
+def line(ax, label: str):
+    (found,) = [line for line in ax.lines if line.get_label() == label]
+    return found
+
+
 def test_thinning_bounds_the_points_drawn_and_keeps_the_last(shown_plot):
     plot, _, _ = shown_plot
     plot.update(history(20_000), force=True)
-    for name, line in plot.lines.items():
-        assert len(line.get_xdata()) <= live.MAX_POINTS + 1, name
-    assert plot.lines["train"].get_xdata()[-1] == 20_000
-    assert len(plot.lines["test_set"].get_xdata()) == 200  # 200 whole-set points: kept as they are
-    x, y = live.thin(np.arange(10), np.arange(10), 3)
-    assert x.tolist() == [0, 4, 8, 9] and y.tolist() == [0, 4, 8, 9]
+    lines = plot.loss_ax.lines + plot.acc_ax.lines
+    assert len(lines) == 7  # train and test loss, raw and smoothed, the whole set's; two accuracies (no validation)
+    for drawn in lines:
+        assert len(drawn.get_xdata()) <= live.MAX_POINTS + 1, drawn.get_label()
+    assert line(plot.loss_ax, "training loss per mini-batch").get_xdata()[-1] == 20_000
+    assert len(line(plot.loss_ax, "test loss, whole test set").get_xdata()) == 200  # 200 points: kept as they are
+    plot.update(history(20_000), force=True)
+    assert len(plot.loss_ax.lines + plot.acc_ax.lines) == 7  # a redraw replaces the lines, it adds none
 
 
 def test_hidden_early_accuracies_are_announced(shown_plot):
@@ -133,36 +140,50 @@ def test_hidden_early_accuracies_are_announced(shown_plot):
     plot.update(frame, force=True)
     low, high = plot.acc_ax.get_ylim()
     assert high == 1.0 and low > 0.5
-    assert plot.hidden_note.get_text() == f"earlier points below {low:.2f} not shown"
+    assert [text.get_text() for text in plot.acc_ax.texts] == [f"earlier values below {low:g} not shown"]
+    assert plot.acc_ax.get_ylabel() == f"accuracy (axis starts at {low:g})"
     plot.update(frame.assign(test_scope="whole test set"), "step 3000/3000  interrupted at step 3000", force=True,
                 final=True)
     assert "interrupted at step 3000" in plot.fig._suptitle.get_text()
+    assert len(plot.acc_ax.texts) == 1
 
 
-def legend_texts(ax) -> list[str]:
-    return [text.get_text() for text in ax.get_legend().get_texts()]
+def legend_texts(fig) -> list[str]:
+    (legend,) = fig.legends
+    return [text.get_text() for text in legend.get_texts()]
 
 
 def test_legends_name_the_per_step_test_and_list_only_what_was_measured(shown_plot):
     plot, _, _ = shown_plot
+    assert plot.fig.legends == []  # nothing measured yet
     frame = history(3000)  # no validation set
     plot.update(frame, force=True)
-    assert legend_texts(plot.loss_ax) == [
-        "train, every mini-batch", "train, smoothed", "whole test set",
-        "test after every mini-batch (one test batch)", "test after every mini-batch (one test batch), smoothed"]
-    assert legend_texts(plot.acc_ax) == ["test after every mini-batch (one test batch), smoothed", "whole test set"]
+    assert legend_texts(plot.fig) == [
+        "training loss per mini-batch", "training loss, mean of last 50 mini-batches",
+        "test loss after every mini-batch (one test batch)",
+        "test loss and accuracy after every mini-batch (one test batch), mean of last 50",
+        "whole test set (loss and accuracy)"]
     validated = frame.assign(test_scope="whole test set", val_loss=frame["test_set_loss"],
                              val_accuracy=frame["test_set_accuracy"])
     plot.update(validated, force=True)
-    assert plot.lines["test_smooth"].get_label() == "test after every mini-batch (whole test set), smoothed"
-    assert legend_texts(plot.acc_ax) == ["test after every mini-batch (whole test set), smoothed", "whole test set",
-                                         "validation set"]
-    assert legend_texts(plot.loss_ax)[-1] == "validation set"
-    legend = plot.loss_ax.get_legend()
+    assert line(plot.acc_ax, "test accuracy after every mini-batch (whole test set), mean of last 50")
+    assert legend_texts(plot.fig)[-1] == "validation set (loss and accuracy)"
+    (legend,) = plot.fig.legends
     plot.update(validated, force=True)
-    assert plot.loss_ax.get_legend() is legend  # nothing new to say: the legend is not rebuilt
-    assert legend.get_bbox_to_anchor().y1 < plot.loss_ax.get_window_extent().y0  # below the panel, off the data
+    assert plot.fig.legends == [legend]  # nothing new to say: the legend is not rebuilt
+    plot.fig.canvas.draw()
+    below = legend.get_window_extent().y1
+    assert below < plot.loss_ax.get_window_extent().y0 and below < plot.acc_ax.get_window_extent().y0  # off the data
 
 
-def test_smooth_is_a_running_mean():
-    assert live.smooth([1.0, 3.0, 5.0, 7.0], 2).tolist() == [1.0, 2.0, 4.0, 6.0]
+def test_the_live_plots_last_frame_is_the_static_figure(shown_plot):
+    plot, _, _ = shown_plot
+    frame = history(3000)
+    plot.update(frame, force=True, final=True)
+    static = plots.history_curves(frame)
+    for live_ax, static_ax in zip((plot.loss_ax, plot.acc_ax), static.axes):
+        assert [ln.get_label() for ln in live_ax.lines] == [ln.get_label() for ln in static_ax.lines]
+        assert live_ax.get_ylim() == pytest.approx(static_ax.get_ylim())
+        assert live_ax.get_ylabel() == static_ax.get_ylabel()
+    assert legend_texts(plot.fig) == legend_texts(static)
+    assert plot.fig.get_size_inches().tolist() == static.get_size_inches().tolist()

@@ -1,9 +1,13 @@
 """Models: shapes, gradients, parameter counts, input checks, symmetry, determinism, overfitting."""
 
+import ast
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
 
+import labkit.models
 from labkit.models import (
     ACTIVATIONS,
     BasicBlock,
@@ -43,6 +47,22 @@ def test_registry_names_and_unknown_name():
     assert names() == sorted(EXPECTED_PARAMETERS)
     with pytest.raises(ValueError, match=r"unknown model 'nope'; known: lenet5, lenet5_modern, plain_cnn, resnet"):
         build("nope")
+
+
+def test_no_model_module_imports_the_models_package():
+    # the families and their shared helpers (common.py) import each other, never labkit.models itself: the package
+    # only registers them, so no import order has to keep a cycle working
+    folder = Path(labkit.models.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                package = "labkit.models".rsplit(".", node.level - 1)[0] if node.level else ""
+                imported = ".".join(part for part in (package, node.module) if part)
+                assert imported != "labkit.models", f"{path.name}:{node.lineno} imports the package"
+            elif isinstance(node, ast.Import):
+                assert all(alias.name != "labkit.models" for alias in node.names), f"{path.name}:{node.lineno}"
 
 
 @pytest.mark.parametrize("name", names())

@@ -168,6 +168,41 @@ def test_history_curves_of_several_runs_have_a_colour_each_and_a_style_per_quant
     check(fig, axes=2)
 
 
+def test_draw_history_redraws_in_place_and_names_bad_arguments():
+    fig, axes = plots.history_figure()
+    first = plots.draw_history(axes, step_history(1.0), smooth=10)
+    counts = [len(ax.lines) for ax in axes]
+    axes[0].axhline(0.1, label="the caller's own line")  # not draw_history's: a redraw leaves it
+    again = plots.draw_history(axes, step_history(1.0), smooth=10)
+    assert again == first and [len(ax.lines) for ax in axes] == [counts[0] + 1, counts[1]]
+    assert plots.draw_history(axes, step_history(1.0, validation=True), smooth=10) != first
+    plots.history_legends(fig, first)
+    plots.history_legends(fig, first)
+    assert len(fig.legends) == 1  # the earlier legend replaced
+    smooth_zero = r"smooth must be a whole number of mini-batches >= 1 \(or None: the default\), got 0"
+    for bad, message in ((dict(smooth=0), smooth_zero),
+                         (dict(smooth=2.5), "got 2.5"), (dict(max_points=1), "max_points must be a whole number")):
+        with pytest.raises(ValueError, match=message):
+            plots.draw_history(axes, step_history(1.0), **bad)
+    with pytest.raises(ValueError, match="histories is empty"):
+        plots.history_curves({})
+
+
+def test_a_short_run_is_smoothed_over_a_tenth_of_it():
+    fig = plots.history_curves({"short": step_history(1.0), "shorter": step_history(1.0).head(50)})
+    assert "short: training loss, mean of last 20 mini-batches" in labels(fig.axes[0])  # 200 mini-batches: 20
+    long = pd.concat([step_history(1.0).assign(step=lambda f, k=k: f["step"] + 200 * k) for k in range(4)])
+    assert "training loss, mean of last 50 mini-batches" in labels(plots.history_curves(long).axes[0])  # at most 50
+
+
+def test_running_mean_and_thinning():
+    assert plots.running_mean([1.0, 3.0, 5.0, 7.0], 2).tolist() == [1.0, 2.0, 4.0, 6.0]
+    assert plots.running_mean([], 5).tolist() == []
+    x, y = plots.thin(np.arange(10), np.arange(10), 3)
+    assert x.tolist() == [0, 4, 8, 9] and y.tolist() == [0, 4, 8, 9]  # every k-th point and the last
+    assert plots.thin(np.arange(10), np.arange(10), None)[0].tolist() == list(range(10))
+
+
 def test_comparison_and_pair_plots():
     table = pd.DataFrame({"test_accuracy": [0.991, 0.9934]}, index=["lenet5_classic", "lenet5_modern"])
     check(plots.comparison_bars(table), axes=1)

@@ -1,6 +1,7 @@
 """The student edition (labkit.course.student): solution regions stripped, answers emptied, outputs cleared,
-the reference notebooks never overwritten; and exercise_report's statuses. Synthetic notebooks in tmp_path,
-plus one build over the real notebooks/."""
+the reference notebooks never overwritten; and what labkit.course.submissions reads in a notebook: exercise_report's
+statuses, the graded cells, the exercise classes. Synthetic notebooks in tmp_path, plus one build over the real
+notebooks/."""
 
 import json
 
@@ -8,16 +9,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from labkit.course import student
-from labkit.course.student import (
-    DONE,
-    ERROR,
-    NOT_DONE,
-    USES_LABKIT,
-    build_student_edition,
-    exercise_report,
-    replace_solutions,
-)
+from labkit.course import student, submissions
+from labkit.course.student import build_student_edition, replace_solutions
+from labkit.course.submissions import DONE, ERROR, NOT_DONE, USES_LABKIT, exercise_report
 from labkit.records import REPOSITORY
 
 MODEL_SOLUTION = """\
@@ -120,7 +114,7 @@ def test_several_regions_and_text_around_them_are_kept():
     ("# BEGIN SOLUTION\nx = 1\n# END SOLUTION", 1, "is not a solution marker"),
 ])
 def test_unbalanced_or_misspelt_markers_are_refused_with_their_line(source, line, words):
-    with pytest.raises(student.MarkerError, match=words) as caught:
+    with pytest.raises(submissions.MarkerError, match=words) as caught:
         replace_solutions(source, student.CODE_STUB)
     assert caught.value.line == line
 

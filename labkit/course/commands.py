@@ -36,7 +36,7 @@ SMOKE_TIMEOUT = 300  # seconds per cell (nbval) and per notebook (grader) in the
 NOTEBOOK_PATTERN = "[0-9]*.ipynb"
 COMMITTED_TEST = "tests/test_committed_results.py"
 FRESHNESS_TEST = f"{COMMITTED_TEST}::test_committed_results_pass_and_are_fresh"
-LINTED = ["labkit", "tests", "bench", "notebooks"]
+LINTED = ["labkit", "tests", "bench", "studies", "notebooks"]
 
 
 class CommandError(Exception):

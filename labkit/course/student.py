@@ -1,270 +1,58 @@
-"""`python -m labkit student OUT_DIR`: the student edition of the lab book, and what a student made of it.
-
-The reference notebooks mark exercises the way nbgrader does, so a course can move them into nbgrader as they are:
-
-    code cell, metadata {"labkit": {"exercise": "lenet5-model", "forbid": ["models.build", "LeNet5"]}}
-        class LeNet5(nn.Module):
-            ### BEGIN SOLUTION
-            ...the reference solution...
-            ### END SOLUTION
-    markdown answer cell, metadata {"nbgrader": {"solution": true, "grade": true, "points": 2, "grade_id": "why"}}
-        and/or the tag "answer" with metadata {"points": 2}
+"""`python -m labkit student OUT_DIR`: the student edition of the lab book (the handout).
 
     build_student_edition("notebooks", "handout")   -> handout/00_setup_and_data.ipynb ..., README.md
-    exercise_report(nbformat.read("handout/02_lenet5.ipynb", as_version=4))
-        -> [{"id": "lenet5-model", "kind": "code", "cell": 8, "points": 3, "status": "done", "detail": ""}, ...]
 
 In the student edition each solution region becomes `# YOUR CODE HERE` / `raise NotImplementedError()` (indented
-like its BEGIN line), each answer cell "YOUR ANSWER HERE", and every output is cleared. `forbid` names what the
-student must write instead of calling: labkit's own implementation of the exercise.
+like its BEGIN line), each answer cell "YOUR ANSWER HERE", and every output is cleared: the cell sources nbgrader's
+`generate_assignment` releases. Metadata is kept (labkit's and nbgrader's, see labkit.course.nbgrader), so the
+edition grades like nbgrader's release. How exercises are marked, and what a submission is judged on:
+labkit.course.submissions.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
 import json
-import re
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
 
-from ..records import EDITION_FILE, REPOSITORY, write_atomically
-
-BEGIN_SOLUTION = "### BEGIN SOLUTION"
-END_SOLUTION = "### END SOLUTION"
-CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
-ANSWER_STUB = ("YOUR ANSWER HERE",)
-NOT_DONE, USES_LABKIT, ERROR, DONE = "not done", "uses labkit's implementation", "error", "done"
-PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}  # left out of cell indexes, as in grade.py
-REFERENCE_NOTEBOOKS = REPOSITORY / "notebooks"
-
-
-class MarkerError(ValueError):
-    """Unbalanced, nested or misspelt solution markers, at `line` (1-based) of a cell's source."""
-
-    def __init__(self, line: int, reason: str):
-        super().__init__(f"line {line}: {reason}")
-        self.line = line
-
-
-# ---------------------------------------------------------------- solution regions
-
-
-def _marker(line: str, number: int) -> str | None:
-    """"begin", "end" or None; a line that mentions a marker in any other spelling is refused, because
-    nbgrader would still take it for one and the student edition must agree with nbgrader's."""
-    for kind, marker in (("begin", BEGIN_SOLUTION), ("end", END_SOLUTION)):
-        if marker.removeprefix("### ") in line:
-            if line.strip() != marker:
-                raise MarkerError(number, f"{line.strip()!r} is not a solution marker; write it as {marker!r} "
-                                          "alone on its line")
-            return kind
-    return None
-
-
-def _segments(source: str) -> list[tuple[str | None, list[str]]]:
-    """The source as (None, lines outside any region) and (indent of its BEGIN line, lines inside a region)."""
-    segments: list[tuple[str | None, list[str]]] = [(None, [])]
-    opened_at = None
-    for number, line in enumerate(source.split("\n"), start=1):
-        kind = _marker(line, number)
-        if kind == "begin":
-            if opened_at is not None:
-                raise MarkerError(number, f"{BEGIN_SOLUTION} inside the region opened on line {opened_at}; "
-                                          "regions cannot nest")
-            opened_at = number
-            segments.append((line[:len(line) - len(line.lstrip())], []))
-        elif kind == "end":
-            if opened_at is None:
-                raise MarkerError(number, f"{END_SOLUTION} without a {BEGIN_SOLUTION} before it")
-            opened_at = None
-            segments.append((None, []))
-        else:
-            segments[-1][1].append(line)
-    if opened_at is not None:
-        raise MarkerError(opened_at, f"{BEGIN_SOLUTION} is never closed by {END_SOLUTION}")
-    return segments
-
-
-def solution_regions(source: str) -> list[str]:
-    """The text between each pair of markers (markers excluded)."""
-    return ["\n".join(lines) for indent, lines in _segments(source) if indent is not None]
+from ..files import write_atomically
+from ..records import EDITION_FILE
+from .submissions import (  # noqa: F401  (solution_regions, forbidden_uses and the markers re-exported)
+    ANSWER_STUB,
+    BEGIN_SOLUTION,
+    CODE_STUB,
+    END_SOLUTION,
+    REFERENCE_NOTEBOOKS,
+    MarkerError,
+    cell_exercise_id,
+    cell_points,
+    cells_imports,
+    definitions,
+    exercise_metadata,
+    forbidden_uses,
+    is_answer_cell,
+    is_exercise_cell,
+    nbgrader_metadata,
+    parse,
+    segments,
+    solution_regions,
+)
 
 
 def replace_solutions(source: str, stub: tuple[str, ...]) -> tuple[str, int]:
     """(source with each region replaced by `stub`, indented like its BEGIN line; the number of regions)."""
     lines, regions = [], 0
-    for indent, inside in _segments(source):
+    for indent, inside in segments(source):
         if indent is None:
             lines += inside
         else:
             lines += [indent + stub_line for stub_line in stub]
             regions += 1
     return "\n".join(lines), regions
-
-
-# ---------------------------------------------------------------- what a cell is
-
-
-def _labkit(cell) -> dict:
-    value = cell.metadata.get("labkit")
-    return value if isinstance(value, dict) else {}
-
-
-def _nbgrader(cell) -> dict:
-    value = cell.metadata.get("nbgrader")
-    return value if isinstance(value, dict) else {}
-
-
-def exercise_metadata(cell, where: str = "cell") -> dict | None:
-    """The cell's metadata `labkit` when it names an exercise, validated; else None."""
-    labkit = _labkit(cell)
-    if "exercise" not in labkit:
-        return None
-    exercise, forbid = labkit["exercise"], labkit.get("forbid", [])
-    if not isinstance(exercise, str) or not exercise.strip():
-        raise ValueError(f"{where}: metadata labkit.exercise must be a non-empty string, got {exercise!r}")
-    if not isinstance(forbid, list) or not all(isinstance(name, str) and name.strip() for name in forbid):
-        raise ValueError(f"{where}: metadata labkit.forbid must be a list of names such as "
-                         f"[\"models.build\", \"LeNet5\"], got {forbid!r}")
-    return labkit
-
-
-def is_answer_cell(cell) -> bool:
-    """A markdown cell graded by hand: nbgrader's solution flag, or the tag `answer`."""
-    return cell.cell_type == "markdown" and (
-        _nbgrader(cell).get("solution") is True or "answer" in cell.metadata.get("tags", []))
-
-
-def is_exercise_cell(cell) -> bool:
-    """A code cell the student completes: labkit.exercise, nbgrader's solution flag, or a solution region."""
-    return cell.cell_type == "code" and (
-        "exercise" in _labkit(cell) or _nbgrader(cell).get("solution") is True
-        or BEGIN_SOLUTION in cell.source)
-
-
-def cell_points(cell, where: str = "cell") -> float:
-    """Rubric points: nbgrader.points, else metadata points, else labkit.points, else 0."""
-    for points in (_nbgrader(cell).get("points"), cell.metadata.get("points"), _labkit(cell).get("points")):
-        if points is not None:
-            if isinstance(points, bool) or not isinstance(points, (int, float)) or not points >= 0:
-                raise ValueError(f"{where}: points must be a number >= 0, got {points!r}")
-            return points
-    return 0
-
-
-def cell_exercise_id(cell, index: int) -> str:
-    return _labkit(cell).get("exercise") or _nbgrader(cell).get("grade_id") or cell.get("id") or f"cell-{index}"
-
-
-def own_cells(notebook) -> list:
-    """The cells as the notebook was written, without those papermill adds; report indexes count these."""
-    return [cell for cell in notebook.cells if not PAPERMILL_TAGS & set(cell.metadata.get("tags", []))]
-
-
-# ---------------------------------------------------------------- forbidden names
-
-
-def _parse(code: str) -> ast.Module | None:
-    """The syntax tree of a cell or region, None when it is not Python. A magic's name is dropped and the rest of
-    its line kept (`%time fit(...)` is `fit(...)`); shell lines (`!pip ...`) are blanked."""
-    lines = ["" if line.lstrip().startswith("!") else re.sub(r"^(\s*)%%?\w+", r"\1", line)
-             for line in code.split("\n")]
-    try:
-        return ast.parse(textwrap.dedent("\n".join(lines)))
-    except SyntaxError:
-        return None
-
-
-def _imports(tree: ast.Module) -> dict[str, str]:
-    """name bound by an import -> the qualified name it stands for (`from labkit import models` -> labkit.models)."""
-    bound = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    bound[alias.asname] = alias.name
-                else:
-                    root = alias.name.split(".")[0]
-                    bound[root] = root
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            for alias in node.names:
-                bound[alias.asname or alias.name] = f"{module}.{alias.name}" if module else alias.name
-    return bound
-
-
-def _definitions(tree: ast.Module) -> set[str]:
-    """Names the code binds itself: classes, functions, arguments, assignment and loop targets."""
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-    return names
-
-
-def _qualified_names(tree: ast.Module, imports: dict[str, str], local: set[str]) -> set[str]:
-    """Every dotted name the code uses or imports, its first part resolved through `imports`.
-    A bare name the code (or its cell) defines itself is not a use of anything else."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found |= {f"{node.module}.{alias.name}" for alias in node.names}
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
-            found.add(imports.get(node.id, node.id))
-        elif isinstance(node, ast.Attribute):
-            parts, value = [node.attr], node.value
-            while isinstance(value, ast.Attribute):
-                parts.append(value.attr)
-                value = value.value
-            if isinstance(value, ast.Name):
-                root = value.id if value.id in local else imports.get(value.id, value.id)
-                found.add(".".join([root, *reversed(parts)]))
-    return found
-
-
-def _text_uses(code: str, forbid: list[str]) -> list[str]:
-    """The fallback for code that does not parse: each forbidden name as whole words, dots allowing spaces."""
-    found = []
-    for name in forbid:
-        pattern = r"\s*\.\s*".join(re.escape(part) for part in name.split("."))
-        if re.search(rf"(?<![\w.]){pattern}(?!\w)", code):
-            found.append(name)
-    return found
-
-
-def forbidden_uses(code: str, forbid: list[str], imports: dict[str, str] | None = None,
-                   local: set[str] | None = None) -> list[str]:
-    """The names of `forbid` that `code` uses: `models.build` matches `models.build(...)`, `lk.models.build`,
-    `from labkit.models import build; build(...)`; `LeNet5` matches `models.LeNet5` and a bare `LeNet5` the
-    code does not define itself. `imports` are bindings made elsewhere (earlier cells); `local` names defined
-    elsewhere in the cell. Code that does not parse is searched as text."""
-    if not forbid:
-        return []
-    tree = _parse(code)
-    if tree is None:
-        return _text_uses(code, forbid)
-    bindings = {**(imports or {}), **_imports(tree)}
-    used = _qualified_names(tree, bindings, (local or set()) | _definitions(tree))
-    return [name for name in forbid if any(q == name or q.endswith("." + name) for q in used)]
-
-
-def cells_imports(cells) -> dict[str, str]:
-    """The import bindings made by these cells' code, later ones winning."""
-    bound = {}
-    for cell in cells:
-        tree = _parse(cell.source) if cell.cell_type == "code" else None
-        if tree is not None:
-            bound.update(_imports(tree))
-    return bound
 
 
 # ---------------------------------------------------------------- the student edition
@@ -289,7 +77,7 @@ def _student_source(cell, where: str) -> str:
         raise ValueError(f"{where}, {error}") from None
     if regions:
         return source
-    if is_answer_cell(cell) or (cell.cell_type == "code" and _nbgrader(cell).get("solution") is True):
+    if is_answer_cell(cell) or (cell.cell_type == "code" and nbgrader_metadata(cell).get("solution") is True):
         return "\n".join(stub)  # nbgrader's rule: a solution cell without a region is all solution
     if exercise_metadata(cell, where) is not None:
         raise ValueError(f"{where}: metadata labkit.exercise is set but the cell has no {BEGIN_SOLUTION} ... "
@@ -307,9 +95,9 @@ def _check_scaffold(cell, student_source: str, cells_so_far: list, where: str) -
     if len(stubs) > student_source.count(CODE_STUB[0]):
         raise ValueError(f"{where}: the code outside the solution region raises NotImplementedError, which marks "
                          "an exercise not done; move it into the region")
-    tree = _parse(cell.source)
+    tree = parse(cell.source)
     used = forbidden_uses(student_source, labkit.get("forbid", []), cells_imports(cells_so_far),
-                          _definitions(tree) if tree is not None else set())
+                          definitions(tree) if tree is not None else set())
     if used:
         raise ValueError(f"{where}: the code outside the solution region uses {', '.join(used)}, which "
                          "labkit.forbid forbids; move that code into the region or drop the name from forbid")
@@ -431,62 +219,6 @@ def build_student_edition(source_dir: str | Path, out_dir: str | Path, *, force:
     for path, text in texts.items():
         write_atomically(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
     return list(texts)
-
-
-# ---------------------------------------------------------------- what a student did
-
-
-def _error_output(cell) -> str:
-    """"Ename: evalue" of the cell's first error output, in one line; "" when there is none."""
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            value = re.sub(r"\x1b\[[0-9;]*m", "", str(output.get("evalue", "")))
-            return f"{output.get('ename', 'Error')}: {' '.join(value.split())}"[:200]
-    return ""
-
-
-def _answer_status(cell) -> tuple[str, str]:
-    lines = [line.strip() for line in cell.source.split("\n")]
-    if not any(lines) or ANSWER_STUB[0] in lines:
-        return NOT_DONE, f"still reads {ANSWER_STUB[0]!r}" if any(lines) else "empty"
-    return DONE, ""
-
-
-def _code_status(cell, imports: dict[str, str]) -> tuple[str, str]:
-    try:
-        regions = solution_regions(cell.source) if BEGIN_SOLUTION in cell.source else [cell.source]
-    except MarkerError:
-        regions = [cell.source]  # markers a student broke: judge the whole cell
-    if not cell.source.strip() or any(
-            line.strip().startswith("raise NotImplementedError") for region in regions for line in region.split("\n")):
-        return NOT_DONE, "still raises NotImplementedError" if cell.source.strip() else "empty"
-    forbid = _labkit(cell).get("forbid", [])
-    tree = _parse(cell.source)
-    local = _definitions(tree) if tree is not None else set()
-    used = sorted({name for region in regions for name in forbidden_uses(region, forbid, imports, local)})
-    if used:
-        return USES_LABKIT, f"uses {', '.join(used)}"
-    error = _error_output(cell)
-    return (ERROR, error) if error else (DONE, "")
-
-
-def exercise_report(notebook) -> list[dict]:
-    """One entry per exercise cell and answer cell of a notebook node (reference, student edition, or a
-    submission, executed or not): id, kind ("code" or "answer"), cell (index, papermill's cells left out),
-    points, status ("not done", "uses labkit's implementation", "error", "done") and detail (one line)."""
-    entries, cells = [], own_cells(notebook)
-    for index, cell in enumerate(cells):
-        if not (is_exercise_cell(cell) or is_answer_cell(cell)):
-            continue
-        where = f"cell {index}"
-        exercise_metadata(cell, where)  # validates forbid
-        if cell.cell_type == "code":
-            kind, (status, detail) = "code", _code_status(cell, cells_imports(cells[:index + 1]))
-        else:
-            kind, (status, detail) = "answer", _answer_status(cell)
-        entries.append({"id": cell_exercise_id(cell, index), "kind": kind, "cell": index,
-                        "points": cell_points(cell, where), "status": status, "detail": detail})
-    return entries
 
 
 # ---------------------------------------------------------------- command line

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from labkit.models import check_input
+from labkit.models.common import check_input
 
 
 class PlainCNN(nn.Module):

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from labkit.data import MEAN, STD
-from labkit.models import check_input, make_activation
+from labkit.models.common import check_input, make_activation
 
 # A normalised black pixel: LeNet-5 reads 32x32 images, and padding MNIST's 28x28 with the
 # background value keeps the border invisible (zero padding would draw a faint grey frame).

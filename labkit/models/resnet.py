@@ -9,7 +9,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from labkit.models import check_input, make_activation
+from labkit.models.common import check_input, make_activation
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -56,10 +56,9 @@ class ResNet(nn.Module):
     (28 -> 14 -> 7 with three stages). Then global average pooling and a linear classifier.
 
     Default blocks=(2, 2, 2), widths=(16, 32, 64), ReLU: 174,970 parameters, 14 layers with
-    weights. Sized for a CPU: a mini-batch of 128 (forward, backward, Adam step) takes about
-    75 ms on 2 cores with channels_last and bf16 autocast, so an epoch of 60,000 images is
-    about 35 s of compute (about 150 ms and 70 s in plain float32). blocks=(1, 1, 1)
-    (77,754 parameters) takes half as long.
+    weights. Sized for a CPU: a step costs in proportion to the convolutions and the positions each
+    one visits, so blocks=(1, 1, 1) (77,754 parameters) does about half the work, and channels_last
+    with bf16 autocast makes the same work faster where the CPU computes bf16 natively.
 
     `activation` is any name in labkit.models.ACTIVATIONS. `zero_init_residual=True` starts
     every block's last batch norm scale at zero, so each block begins as the identity.
@@ -68,8 +67,9 @@ class ResNet(nn.Module):
     `forward_features(x)` returns the pooled widths[-1] values (`feature_dim`).
 
     `stem_stride=2` makes the stem a stride-2 convolution, so the stages run at 14x14, 7x7 and 4x4: the same
-    parameters on a quarter of the positions, several times faster on a CPU (notebook 03 compares it as a design
-    variation; bench/results.md, "Where the ResNet downsamples", measures it over the full recipe).
+    parameters on a quarter of the positions, about a quarter of the work (notebook 03 compares it as a design
+    variation). bench/results.md gives the measured times: the step in float32 and bf16, and each variant's
+    training in notebook 03.
     """
 
     num_inputs = 1

@@ -7,8 +7,8 @@ TwoChannelNet compares early: the two images are stacked as the two channels of 
 import torch
 from torch import nn
 
-from labkit.models import check_pair
 from labkit.models.cnn import PlainCNN
+from labkit.models.common import build, check_pair
 
 ENCODERS = ("lenet5", "lenet5_modern", "plain_cnn", "resnet")  # the single-image models of the registry
 
@@ -43,8 +43,6 @@ class SiameseNet(nn.Module):
         encoder_options: dict | None = None,
     ):
         super().__init__()
-        from labkit.models import build  # the registry imports this module, so look it up at build time
-
         if encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {encoder!r}; known: {', '.join(ENCODERS)}")
         self.encoder = build(encoder, num_classes=embedding_dim, **(encoder_options or {}))

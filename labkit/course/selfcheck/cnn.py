@@ -14,8 +14,8 @@ import math
 import torch
 from torch import nn
 
-from ...models import count_parameters
-from . import SelfCheckFailed, build, expect, layers_with_parameters, passed
+from ...models import PlainCNN
+from .common import Network, SelfCheckFailed, expect, keep_random_state, passed
 
 PARAMETERS = 28_938
 # Cross-entropy of scores that are already probabilities (a softmax before F.cross_entropy) never falls below this:
@@ -57,81 +57,34 @@ def _check_linear_input(layers) -> None:
                 f"32 * 7 * 7 = {FEATURES:,} values: {why}. Write nn.Linear(32 * 7 * 7, 10)")
 
 
-def _check_count(model: nn.Module, layers) -> None:
-    count = count_parameters(model)
-    if count == PARAMETERS:
-        return
-    yours = "; ".join(f"{_describe(module)}: {n:,}" for _, module, n in layers) or "no layers with parameters"
-    expected = "; ".join(f"{description}: {n:,}" for description, _, _, n in LAYERS)
-    first = next((f"layer {i + 1} is {_describe(module)} with {n:,} parameters, expected {LAYERS[i][0]} with "
-                  f"{LAYERS[i][3]:,}" for i, (_, module, n) in enumerate(layers[:len(LAYERS)])
-                  if n != LAYERS[i][3] or not isinstance(module, LAYERS[i][1])), None)
-    if first is None:
-        first = (f"you have {len(layers)} layers with parameters, expected {len(LAYERS)}"
-                 if len(layers) != len(LAYERS) else "the layers differ")
-    raise SelfCheckFailed(f"PlainCNN has {count:,} parameters, expected {PARAMETERS:,}: {first}.\n"
-                          f"  yours:    {yours}\n  expected: {expected}")
+def _explain(error: RuntimeError, message: str) -> str:
+    if "mat1 and mat2" in str(error) or "shapes cannot be multiplied" in str(error):
+        return (f"the Linear layer does not fit the features it receives ({error}): flatten the (B, 32, 7, 7) maps "
+                f"to (B, {FEATURES}) with nn.Flatten() or x.flatten(1), and write nn.Linear(32 * 7 * 7, 10)")
+    return message
 
 
-def _forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    try:
-        with torch.no_grad():
-            return model(x)
-    except NotImplementedError:
-        raise SelfCheckFailed("forward is not written yet: replace `raise NotImplementedError()` in forward with "
-                              "your code") from None
-    except RuntimeError as error:
-        if "mat1 and mat2" in str(error) or "shapes cannot be multiplied" in str(error):
-            raise SelfCheckFailed(
-                f"the Linear layer does not fit the features it receives ({error}): flatten the (B, 32, 7, 7) maps "
-                f"to (B, {FEATURES}) with nn.Flatten() or x.flatten(1), and write nn.Linear(32 * 7 * 7, 10)") from None
-        raise SelfCheckFailed(f"forward on a batch of shape {tuple(x.shape)} raised RuntimeError: {error}") from None
+NETWORK = Network("PlainCNN", PlainCNN, PARAMETERS, LAYERS, _describe,
+                  order="create the first convolution, then the second, then the Linear layer",
+                  created="three layers", weight_scale=0.1, explain=_explain)
 
 
 def check_plain_cnn(cls) -> None:
     """`cls()` must be labkit's default plain CNN: the same layers created in the same order (so a seed gives the
     same initial weights as models.build("plain_cnn", seed=...)), 28,938 parameters, logits (B, 10)."""
-    from labkit.models import PlainCNN as Reference
-
-    expect(isinstance(cls, type), f"pass the class itself (check_plain_cnn(PlainCNN)), not {type(cls).__name__}")
-    with torch.random.fork_rng(devices=[]):  # the checks draw weights; the notebook's random state is left alone
-        torch.manual_seed(0)
-        model = build(cls)
-        layers = layers_with_parameters(model)
+    with keep_random_state():
+        model, layers = NETWORK.build(cls, "check_plain_cnn(PlainCNN)")
         _check_linear_input(layers)
-        _check_count(model, layers)
+        NETWORK.check_count(model, layers)
 
         x = torch.randn(4, 1, 28, 28)
-        out = _forward(model.eval(), x)
-        expect(isinstance(out, torch.Tensor), f"forward must return a tensor of logits, got {type(out).__name__}")
-        expect(tuple(out.shape) == (4, 10),
-               f"for a batch of shape (4, 1, 28, 28) forward returned shape {tuple(out.shape)}, expected (4, 10): "
-               f"one score per digit for each image")
+        out = NETWORK.logits(model.eval(), x)
         expect(not (torch.all(out >= 0) and torch.allclose(out.sum(1), torch.ones(4), atol=1e-4)),
                "forward returns probabilities (a softmax): return the raw scores (logits); cross-entropy applies "
                "the softmax itself")
 
-        torch.manual_seed(0)
-        reference = Reference()
-        shapes = [tuple(p.shape) for p in model.parameters()]
-        expected_shapes = [tuple(p.shape) for p in reference.parameters()]
-        expect(shapes == expected_shapes,
-               f"the parameters are created in another order ({shapes}, expected {expected_shapes}): create the "
-               f"first convolution, then the second, then the Linear layer, so that the same seed gives the same "
-               f"initial weights as labkit's network")
-        same_init = all(torch.equal(a, b) for a, b in zip(model.parameters(), reference.parameters()))
-        expect(same_init,
-               "the layers are right but the same seed gives other initial weights than labkit's: create exactly the "
-               "three layers, in order, with PyTorch's default initialisation (no extra layers, no random draws, "
-               "no custom init)")
-        with torch.no_grad():
-            for mine, theirs in zip(model.parameters(), reference.parameters()):
-                mine.copy_(torch.randn_like(theirs) * 0.1)
-                theirs.copy_(mine)
-        reference.eval()
-        with torch.no_grad():
-            expected = reference(x)
-        out = _forward(model, x)
+        reference = NETWORK.check_same_start(model)
+        out, expected = NETWORK.outputs_with_same_weights(model, reference, x)
         expect(torch.allclose(out, expected, atol=1e-5, rtol=1e-4),
                "with the same weights your network computes something else than labkit's: each block is "
                "convolution -> ReLU -> 2x2 max pooling, then flatten and the Linear layer (no activation after it)")

@@ -11,7 +11,7 @@ import math
 import torch
 
 from ...data import MEAN, STD
-from . import expect, passed
+from .common import expect, passed
 
 # Pixel statistics ([0, 1] scale) of the sets a student might use by mistake, to 4 decimals.
 TEST_MEAN, TEST_STD = 0.1325, 0.3105  # the 10,000 test images

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...models import count_parameters
-from . import SelfCheckFailed, build, expect, layers_with_parameters, passed
+from ...models.lenet import BACKGROUND, LeNet5
+from .common import Network, SelfCheckFailed, expect, keep_random_state, passed
 
 PARAMETERS = 61_706
 # The layers with parameters, in the order labkit's LeNet5 creates them: (description, type, shape, count).
@@ -42,47 +42,21 @@ def _describe(module: nn.Module) -> str:
     return type(module).__name__
 
 
-def _check_count(model: nn.Module, layers) -> None:
-    count = count_parameters(model)
-    if count == PARAMETERS:
-        return
-    yours = "; ".join(f"{_describe(module)}: {n:,}" for _, module, n in layers) or "no layers with parameters"
-    expected = "; ".join(f"{description}: {n:,}" for description, _, _, n in LAYERS)
-    first = None
-    for i, (name, module, n) in enumerate(layers[:len(LAYERS)]):
-        description, kind, shape, wanted = LAYERS[i]
-        weight = getattr(module, "weight", None)
-        if n != wanted or not isinstance(module, kind):
-            why = COUNT_MISTAKES.get(tuple(weight.shape) if weight is not None else None)
-            first = (f"layer {i + 1} ({name}) is {_describe(module)} with {n:,} parameters, expected {description} "
-                     f"with {wanted:,}" + (f": {why}" if why else ""))
-            break
-    if first is None:
-        first = (f"you have {len(layers)} layers with parameters, expected {len(LAYERS)} (C1, C3, C5, F6, output)"
-                 if len(layers) != len(LAYERS) else "the layers differ")
-    raise SelfCheckFailed(f"LeNet5 has {count:,} parameters, expected {PARAMETERS:,}: {first}.\n"
-                          f"  yours:    {yours}\n  expected: {expected}")
+def _explain(error: RuntimeError, message: str) -> str:
+    if "mat1 and mat2" in str(error) or "shapes cannot be multiplied" in str(error):
+        return (message + ": a Linear layer does not fit what it receives. Pad the 28x28 image to 32x32 first (C5 "
+                "then outputs 120 maps of 1x1) and flatten C5's output to (B, 120) before F6")
+    if "Kernel size can't be greater" in str(error) or "smaller than kernel" in str(error):
+        return (message + ": the maps got smaller than a 5x5 kernel. LeNet-5 reads 32x32 images: pad the 28x28 "
+                "input by 2 pixels on every side before C1 (32 -> 28 -> 14 -> 10 -> 5 -> 1)")
+    return message
 
 
-def _forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    try:
-        with torch.no_grad():
-            out = model(x)
-    except NotImplementedError:
-        raise SelfCheckFailed("forward is not written yet: replace `raise NotImplementedError()` in forward with "
-                              "your code") from None
-    except RuntimeError as error:
-        hint = ""
-        if "mat1 and mat2" in str(error) or "shapes cannot be multiplied" in str(error):
-            hint = (": a Linear layer does not fit what it receives. Pad the 28x28 image to 32x32 first (C5 then "
-                    "outputs 120 maps of 1x1) and flatten C5's output to (B, 120) before F6")
-        elif "Kernel size can't be greater" in str(error) or "smaller than kernel" in str(error):
-            hint = (": the maps got smaller than a 5x5 kernel. LeNet-5 reads 32x32 images: pad the 28x28 input "
-                    "by 2 pixels on every side before C1 (32 -> 28 -> 14 -> 10 -> 5 -> 1)")
-        raise SelfCheckFailed(f"forward on a batch of shape {tuple(x.shape)} raised RuntimeError: {error}{hint}") \
-            from None
-    expect(isinstance(out, torch.Tensor), f"forward must return a tensor of logits, got {type(out).__name__}")
-    return out
+NETWORK = Network("LeNet5", LeNet5, PARAMETERS, LAYERS, _describe,
+                  order="create C1, C3, C5, F6 and the output layer in this order",
+                  created="five layers with parameters",
+                  weight_scale=0.3,  # larger than the plain CNN's, so tanh works away from its linear part
+                  explain=_explain, mistakes=COUNT_MISTAKES, layer_names="C1, C3, C5, F6, output", name_layers=True)
 
 
 class _Variant(nn.Module):
@@ -93,8 +67,6 @@ class _Variant(nn.Module):
         self.reference, self.activation, self.pool, self.pad, self.last = reference, activation, pool, pad, last
 
     def forward(self, x):
-        from labkit.models.lenet import BACKGROUND
-
         layers = self.reference.features
         x = self.pad(x) if self.pad is not None else F.pad(x, (2, 2, 2, 2), value=BACKGROUND)
         x = self.pool(self.activation(layers.c1[0](x)), 2)
@@ -130,14 +102,9 @@ def check_lenet5(cls) -> None:
     """`cls()` must be labkit's classic LeNet-5: the same layers created in the same order (so a seed gives the same
     initial weights as models.build("lenet5", seed=...)), 61,706 parameters, logits (B, 10) for (B, 1, 28, 28)
     images padded to 32x32 with the background value, tanh and average pooling."""
-    from labkit.models import LeNet5 as Reference
-
-    expect(isinstance(cls, type), f"pass the class itself (check_lenet5(LeNet5)), not {type(cls).__name__}")
-    with torch.random.fork_rng(devices=[]):  # the checks draw weights; the notebook's random state is left alone
-        torch.manual_seed(0)
-        model = build(cls)
-        layers = layers_with_parameters(model)
-        _check_count(model, layers)
+    with keep_random_state():
+        model, layers = NETWORK.build(cls, "check_lenet5(LeNet5)")
+        NETWORK.check_count(model, layers)
         kinds = sorted((type(m).__name__, tuple(getattr(m, "weight", torch.empty(0)).shape)) for _, m, _ in layers)
         same_layers = kinds == sorted((kind.__name__, shape) for _, kind, shape, _ in LAYERS)
         for (name, module, _), (description, kind, shape, _) in zip(layers, [] if same_layers else LAYERS):
@@ -154,32 +121,10 @@ def check_lenet5(cls) -> None:
                               f"average poolings in the 1998 design (nn.AvgPool2d(2))")
 
         x = torch.randn(4, 1, 28, 28)
-        out = _forward(model.eval(), x)
-        expect(tuple(out.shape) == (4, 10),
-               f"for a batch of shape (4, 1, 28, 28) forward returned shape {tuple(out.shape)}, expected (4, 10): "
-               f"one score per digit for each image")
+        NETWORK.logits(model.eval(), x)
 
-        torch.manual_seed(0)
-        reference = Reference()
-        shapes = [tuple(p.shape) for p in model.parameters()]
-        expected_shapes = [tuple(p.shape) for p in reference.parameters()]
-        expect(shapes == expected_shapes,
-               f"the parameters are created in another order ({shapes}, expected {expected_shapes}): create C1, "
-               f"C3, C5, F6 and the output layer in this order, so that the same seed gives the same initial "
-               f"weights as labkit's network")
-        expect(all(torch.equal(a, b) for a, b in zip(model.parameters(), reference.parameters())),
-               "the layers are right but the same seed gives other initial weights than labkit's: create exactly "
-               "the five layers with parameters, in order, with PyTorch's default initialisation (no extra layers, "
-               "no random draws, no custom init)")
-
-        with torch.no_grad():  # the same (larger) weights in both networks, so tanh works away from its linear part
-            for mine, theirs in zip(model.parameters(), reference.parameters()):
-                mine.copy_(torch.randn_like(theirs) * 0.3)
-                theirs.copy_(mine)
-        reference.eval()
-        with torch.no_grad():
-            expected = reference(x)
-        out = _forward(model, x)
+        reference = NETWORK.check_same_start(model)
+        out, expected = NETWORK.outputs_with_same_weights(model, reference, x)
         if not torch.allclose(out, expected, atol=1e-5, rtol=1e-4):
             for options, why in MISTAKES:
                 with torch.no_grad():

@@ -13,24 +13,11 @@ from __future__ import annotations
 
 import torch
 
-from labkit.pairs import PairSet, duplicate_pairs
-
-from . import SelfCheckFailed, expect, passed
+from ...models import SiameseNet, count_parameters
+from ...pairs import PairSet, duplicate_pairs
+from .common import SelfCheckFailed, expect, expect_class, keep_random_state, passed, run
 
 SIAMESE_PARAMETERS = 122_050  # labkit's default SiameseNet: plain_cnn encoder, 64-d embedding, 64 hidden
-
-
-def _call(function, name: str, *args, **kwargs):
-    """function(*args, **kwargs), its failures told in plain words."""
-    try:
-        return function(*args, **kwargs)
-    except NotImplementedError:
-        raise SelfCheckFailed(f"{name} is not written yet: replace `raise NotImplementedError()` with your "
-                              "code") from None
-    except SelfCheckFailed:
-        raise
-    except Exception as error:  # the student's code: report any failure in plain words
-        raise SelfCheckFailed(f"{name} raised {type(error).__name__}: {error}") from None
 
 
 def _is_integer(tensor: torch.Tensor) -> bool:
@@ -131,18 +118,18 @@ def check_balanced_pairs(balanced_pairs, labels: torch.Tensor, count: int = 2_00
     labels = labels.detach()
     for size in (count, 10):  # a small count too: the count is an argument, not a constant
         call = f"balanced_pairs(labels, {size}, generator)"
-        answer = _call(balanced_pairs, call, labels, size, torch.Generator().manual_seed(0))
+        answer = run(balanced_pairs, call, labels, size, torch.Generator().manual_seed(0))
         expect(isinstance(answer, tuple) and len(answer) == 2,
                f"{call} must return a tuple (pairs, targets), got {type(answer).__name__}")
         _check_pairs(*answer, labels, size, call)
         if size == count:
             pairs, targets = answer
-    again = _call(balanced_pairs, "balanced_pairs", labels, count, torch.Generator().manual_seed(0))
+    again = run(balanced_pairs, "balanced_pairs", labels, count, torch.Generator().manual_seed(0))
     expect(torch.equal(again[0].cpu(), pairs.cpu()) and torch.equal(again[1].cpu(), targets.cpu()),
            "two calls with generators of the same seed gave different pairs: draw every random number from "
            "`generator` (torch.randint(..., generator=generator), torch.randperm(..., generator=generator)), not "
            "from torch's global generator or Python's random module")
-    other = _call(balanced_pairs, "balanced_pairs", labels, count, torch.Generator().manual_seed(1))
+    other = run(balanced_pairs, "balanced_pairs", labels, count, torch.Generator().manual_seed(1))
     expect(not torch.equal(other[0].cpu(), pairs.cpu()),
            "generators of different seeds gave the same pairs: the pairs must be drawn at random from `generator`")
     passed(f"balanced_pairs: {count:,} pairs, {count // 2:,} same and {count // 2:,} different, shuffled, targets "
@@ -156,9 +143,7 @@ def check_siamese(cls) -> None:
     """`cls` subclasses labkit's SiameseNet and writes forward(x1, x2) with the one shared encoder: equal to
     compare(embed(x1), embed(x2)), logits (B, 2), symmetric, 122,050 parameters, labkit's outputs for the same
     weights."""
-    from labkit.models import SiameseNet
-
-    expect(isinstance(cls, type), f"pass the class itself (check_siamese(MySiamese)), not {type(cls).__name__}")
+    expect_class(cls, "check_siamese(MySiamese)")
     expect(issubclass(cls, SiameseNet), f"{cls.__name__} must subclass labkit's SiameseNet "
                                         f"(class {cls.__name__}(lk.models.SiameseNet)), so it has embed and compare")
     expect("forward" in cls.__dict__, f"{cls.__name__} does not define forward(self, x1, x2): write it in the class")
@@ -166,12 +151,12 @@ def check_siamese(cls) -> None:
     expect("super" not in names and "SiameseNet" not in names,
            "your forward calls labkit's forward (super().forward or SiameseNet.forward): write it yourself with "
            "self.embed and self.compare")
-    with torch.random.fork_rng(devices=[]):  # the checks draw weights; the notebook's random state is left alone
+    with keep_random_state():
         torch.manual_seed(0)
-        model = _call(cls, f"{cls.__name__}()")
+        model = run(cls, f"{cls.__name__}()")
         torch.manual_seed(0)
         reference = SiameseNet()
-        count = sum(p.numel() for p in model.parameters())
+        count = count_parameters(model)
         expect(count == SIAMESE_PARAMETERS,
                f"{cls.__name__}() has {count:,} parameters, expected {SIAMESE_PARAMETERS:,} (labkit's SiameseNet): "
                "override forward only; one encoder serves both images, so no second encoder and no new layers")
@@ -182,7 +167,7 @@ def check_siamese(cls) -> None:
         x1, x2 = torch.randn(4, 1, 28, 28), torch.randn(4, 1, 28, 28)
         model.eval()
         with torch.no_grad():
-            out = _call(model, "forward(x1, x2)", x1, x2)
+            out = run(model, "forward(x1, x2)", x1, x2)
             expect(isinstance(out, torch.Tensor), f"forward must return a tensor of logits, got {type(out).__name__}")
             expect(tuple(out.shape) == (4, 2),
                    f"for two batches of shape (4, 1, 28, 28) forward returned shape {tuple(out.shape)}, expected "
@@ -239,7 +224,7 @@ def _unchanged(pair_set: PairSet, pairs: torch.Tensor, targets: torch.Tensor, ca
 def _check_sorted(sorted_by_target, pair_set: PairSet) -> None:
     call = "sorted_by_target(pair_set)"
     pairs, targets = pair_set.pairs.clone(), pair_set.targets.clone()
-    result = _returned_pair_set(_call(sorted_by_target, call, pair_set), call, pair_set)
+    result = _returned_pair_set(run(sorted_by_target, call, pair_set), call, pair_set)
     _unchanged(pair_set, pairs, targets, call)
     expect(len(result) == len(pair_set), f"{call} returned {len(result):,} pairs, expected all {len(pair_set):,}")
     mine = result.targets.cpu()
@@ -261,7 +246,7 @@ def _check_sorted(sorted_by_target, pair_set: PairSet) -> None:
 def _check_imbalanced(imbalanced, pair_set: PairSet, count: int, fraction: float) -> PairSet:
     call = f"imbalanced(pair_set, {count}, positive_fraction={fraction}, generator=generator)"
     pairs, targets = pair_set.pairs.clone(), pair_set.targets.clone()
-    result = _returned_pair_set(_call(imbalanced, call, pair_set, count, positive_fraction=fraction,
+    result = _returned_pair_set(run(imbalanced, call, pair_set, count, positive_fraction=fraction,
                                       generator=torch.Generator().manual_seed(0)), call, pair_set)
     _unchanged(pair_set, pairs, targets, call)
     expect(len(result) == count, f"{call} returned {len(result):,} pairs, expected {count:,}")
@@ -300,7 +285,7 @@ def check_sorted_and_imbalanced(sorted_by_target, imbalanced, pair_set: PairSet)
     count = len(pair_set) // 2
     for fraction in (0.9, 0.7):  # the fraction is an argument, not a constant
         result = _check_imbalanced(imbalanced, pair_set, count, fraction)
-    again = _call(imbalanced, "imbalanced", pair_set, count, positive_fraction=0.7,
+    again = run(imbalanced, "imbalanced", pair_set, count, positive_fraction=0.7,
                   generator=torch.Generator().manual_seed(0))
     expect(torch.equal(again.pairs.cpu(), result.pairs.cpu()),
            "two calls with generators of the same seed chose different pairs: draw every random number from "

@@ -11,8 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ... import models
 from ...models import count_parameters
-from . import SelfCheckFailed, build, expect, passed
+from .common import SelfCheckFailed, build, expect, expect_class, forward, keep_random_state, passed
 
 ATTRIBUTES = ("conv1", "bn1", "act", "conv2", "bn2", "downsample")
 # (inplanes, planes, stride) -> parameters of labkit's block: two 3x3 convolutions and two batch norms, plus the
@@ -36,22 +37,15 @@ def _build(cls, *args) -> nn.Module:
     return block
 
 
+def _explain(error: RuntimeError, message: str) -> str:
+    if "must match the size" in str(error):
+        return (message + ": F(x) and the shortcut have different shapes. When the stride or the width changes, add "
+                "self.downsample(x) (a 1x1 convolution with the block's stride, then batch norm), not x")
+    return message
+
+
 def _forward(block: nn.Module, x: torch.Tensor, call: str) -> torch.Tensor:
-    try:
-        with torch.no_grad():
-            out = block(x)
-    except NotImplementedError:
-        raise SelfCheckFailed("forward is not written yet: replace `raise NotImplementedError()` in forward with "
-                              "your code") from None
-    except RuntimeError as error:
-        hint = ""
-        if "must match the size" in str(error):
-            hint = (": F(x) and the shortcut have different shapes. When the stride or the width changes, add "
-                    "self.downsample(x) (a 1x1 convolution with the block's stride, then batch norm), not x")
-        raise SelfCheckFailed(f"{call} on a batch of shape {tuple(x.shape)} raised RuntimeError: {error}{hint}") \
-            from None
-    expect(isinstance(out, torch.Tensor), f"{call}'s forward must return a tensor, got {type(out).__name__}")
-    return out
+    return forward(block, x, call, returns="a tensor", explain=_explain)
 
 
 def _alternatives(reference: nn.Module, x: torch.Tensor) -> list[tuple[torch.Tensor, str]]:
@@ -76,11 +70,8 @@ def check_basic_block(cls) -> None:
     """`cls(inplanes, planes, stride=1, activation="relu")` must be labkit's BasicBlock: the same parts (conv1, bn1,
     act, conv2, bn2, downsample) created in the same order, a registered projection shortcut exactly when the
     stride or the width changes, out = act(F(x) + shortcut(x)), and the same ResNet when labkit builds it."""
-    from labkit.models import build
-    from labkit.models.resnet import BasicBlock as Reference
-
-    expect(isinstance(cls, type), f"pass the class itself (check_basic_block(BasicBlock)), not {type(cls).__name__}")
-    with torch.random.fork_rng(devices=[]):  # the checks draw weights; the notebook's random state is left alone
+    expect_class(cls, "check_basic_block(BasicBlock)")
+    with keep_random_state():
         for (inplanes, planes, stride), count in SHAPES.items():
             call = f"{cls.__name__}({inplanes}, {planes}, stride={stride})"
             torch.manual_seed(0)
@@ -113,7 +104,7 @@ def check_basic_block(cls) -> None:
                    f"in forward. {CREATED_IN_FORWARD}")
 
             torch.manual_seed(0)
-            reference = Reference(inplanes, planes, stride)
+            reference = models.BasicBlock(inplanes, planes, stride)
             names, expected_names = list(block.state_dict()), list(reference.state_dict())
             expect(names == expected_names,
                    f"{call}'s parameters and buffers are {names}, expected {expected_names}: create conv1, bn1, "
@@ -126,7 +117,7 @@ def check_basic_block(cls) -> None:
             for activation in ("relu", "softplus"):
                 torch.manual_seed(1)
                 block = _build(cls, inplanes, planes, stride, activation)
-                reference = Reference(inplanes, planes, stride, activation)
+                reference = models.BasicBlock(inplanes, planes, stride, activation)
                 reference.load_state_dict(block.state_dict())
                 with torch.no_grad():  # batch norms with some history, so eval mode is not the identity
                     for mine, theirs in zip(block.modules(), reference.modules()):
@@ -152,11 +143,11 @@ def check_basic_block(cls) -> None:
 
         torch.manual_seed(0)
         try:
-            network = build("resnet", seed=0, block=cls)
+            network = models.build("resnet", seed=0, block=cls)
         except Exception as error:  # the student's block inside labkit's ResNet
             raise SelfCheckFailed(f"labkit's ResNet built from your block raised {type(error).__name__}: {error}") \
                 from None
-        reference = build("resnet", seed=0)
+        reference = models.build("resnet", seed=0)
         expect(count_parameters(network) == RESNET_PARAMETERS,
                f"labkit's ResNet built from your block has {count_parameters(network):,} parameters, expected "
                f"{RESNET_PARAMETERS:,}")
