@@ -1,17 +1,20 @@
 """Label audit: which given labels the networks doubt, by confident learning (Northcutt, Jiang and Chuang, 2021).
 
     probabilities = [evaluation.probabilities for evaluation in evaluations]   # one (N, K) array per network
-    frame = labels.audit(probabilities, test.labels)  # index, given, suggested, score, agreement: most suspicious first
+    frame = labels.audit(probabilities, test.labels)  # index, given, suggested, score, flagged, agreement
+                                                      # most suspicious first
     labels.audit_record(frame, top=20)                # plain data for metrics.json
     labels.label_issue_gallery(test.images, frame, classes=range(10), n=24)
     labels.disputed(indices, frame, top=20)           # which of these test indices are disputed labels
 
 The probabilities must be out of sample: a network's predictions on items it did not train on (the test set, or
-held-out folds), else it has memorised the very labels under audit. Several networks' probabilities are averaged.
-Each class's threshold is the mean probability of that class over the items labelled with it; an item's confident
-label is the class whose probability reaches its threshold (the likeliest such class); the confident joint counts
-items by given and confident label. The candidates are the items whose confident label is not the given one,
-ranked by the probability of the given label (self-confidence: low is suspicious) or by the normalised margin.
+held-out folds), else it has memorised the very labels under audit. Each network is audited on its own: per class,
+its threshold is the mean probability it gives that class over the items labelled with it; an item's confident
+label is the likeliest class whose probability reaches its threshold; the confident joint counts items by given and
+confident label. An item is a candidate when at least one network's confident label is not the given one (an
+off-diagonal entry of that network's confident joint). Several networks are not averaged first: one weak network's
+hesitation can pull a plain mislabel below every threshold of the average. The candidates are ranked by the
+networks' mean probability of the given label (self-confidence: low is suspicious) or by the normalised margin.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pandas as pd
 from .metrics import as_numpy
 
 SCORES = ("self_confidence", "normalized_margin")
-COLUMNS = ["index", "given", "suggested", "score", "agreement"]
+COLUMNS = ["index", "given", "suggested", "score", "flagged", "agreement"]
 NO_LABEL = -1  # no class reaches its threshold: the item is not counted in the confident joint
 
 
@@ -76,35 +79,51 @@ def _given(labels, items: int, classes: int) -> np.ndarray:
 # ---------------------------------------------------------------- confident learning
 
 
-def thresholds(probabilities, labels) -> np.ndarray:
-    """Per class, the mean probability of that class over the items labelled with it (K,)."""
-    mean = stack(probabilities).mean(axis=0)
-    given = _given(labels, *mean.shape)
-    counts = np.bincount(given, minlength=mean.shape[1])
+def _squeeze(per_network: np.ndarray) -> np.ndarray:
+    return per_network[0] if len(per_network) == 1 else per_network
+
+
+def _thresholds(stacked: np.ndarray, given: np.ndarray) -> np.ndarray:
+    counts = np.bincount(given, minlength=stacked.shape[2])
     empty = np.flatnonzero(counts == 0)
     if len(empty):
         raise ValueError(f"no item is labelled {empty.tolist()}: each class needs labelled items for its threshold")
-    sums = np.zeros(mean.shape[1])
-    np.add.at(sums, given, mean[np.arange(len(given)), given])
-    return sums / counts
+    own = stacked[:, np.arange(len(given)), given]  # (M, N)
+    sums = np.stack([np.bincount(given, weights=row, minlength=stacked.shape[2]) for row in own])
+    return sums / counts[None, :]
+
+
+def _confident_labels(stacked: np.ndarray, given: np.ndarray) -> np.ndarray:
+    above = stacked >= _thresholds(stacked, given)[:, None, :]
+    best = np.where(above, stacked, -np.inf).argmax(axis=2)
+    return np.where(above.any(axis=2), best, NO_LABEL)
+
+
+def thresholds(probabilities, labels) -> np.ndarray:
+    """Per class, the mean probability of that class over the items labelled with it: (K,) for one network,
+    (M, K) for several, each network's own."""
+    stacked = stack(probabilities)
+    return _squeeze(_thresholds(stacked, _given(labels, *stacked.shape[1:])))
 
 
 def confident_labels(probabilities, labels) -> np.ndarray:
-    """Per item, the likeliest class whose probability reaches its threshold; NO_LABEL (-1) where none does."""
-    mean = stack(probabilities).mean(axis=0)
-    above = mean >= thresholds(probabilities, labels)[None, :]
-    best = np.where(above, mean, -np.inf).argmax(axis=1)
-    return np.where(above.any(axis=1), best, NO_LABEL)
+    """Per item, the likeliest class whose probability reaches its threshold; NO_LABEL (-1) where none does:
+    (N,) for one network, (M, N) for several, each by its own thresholds."""
+    stacked = stack(probabilities)
+    return _squeeze(_confident_labels(stacked, _given(labels, *stacked.shape[1:])))
 
 
 def confident_joint(probabilities, labels) -> pd.DataFrame:
-    """Counts of items by given label (rows) and confident label (columns); items without one left out."""
-    mean = stack(probabilities).mean(axis=0)
-    given, confident = _given(labels, *mean.shape), confident_labels(probabilities, labels)
-    classes = mean.shape[1]
-    counted = confident != NO_LABEL
+    """One network's counts of items by given label (rows) and confident label (columns), items without one left
+    out; for several networks, their joints summed (each network counts every item once)."""
+    stacked = stack(probabilities)
+    given = _given(labels, *stacked.shape[1:])
+    confident = _confident_labels(stacked, given)
+    classes = stacked.shape[2]
     joint = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(joint, (given[counted], confident[counted]), 1)
+    for row in confident:
+        counted = row != NO_LABEL
+        np.add.at(joint, (given[counted], row[counted]), 1)
     return pd.DataFrame(joint, index=pd.Index(range(classes), name="given"),
                         columns=pd.Index(range(classes), name="confident"))
 
@@ -129,24 +148,36 @@ def scores(probabilities, labels, by: str = "self_confidence") -> np.ndarray:
 
 
 def audit(probabilities, labels, by: str = "self_confidence") -> pd.DataFrame:
-    """The candidate label issues, most suspicious (lowest score) first: index, given, suggested, score, agreement.
+    """The candidate label issues, most suspicious (lowest score) first: index, given, suggested, score, flagged,
+    agreement.
 
-    A candidate is an item whose confident label differs from its given label (an off-diagonal entry of the
-    confident joint); `suggested` is that confident label, `agreement` how many networks predict it (argmax).
-    attrs: items, networks, score (`by`), thresholds.
+    A candidate is an item some network's confident label puts off its given label. `suggested` is the confident
+    label most of those networks give (a tie goes to the class of higher mean probability), `flagged` how many
+    networks' confident label it is, `agreement` how many networks predict it (argmax).
+    attrs: items, networks, score (`by`), thresholds (per network).
     """
     stacked = stack(probabilities)
     given = _given(labels, *stacked.shape[1:])
-    suggested = confident_labels(stacked, given)
-    score = scores(stacked, given, by)
-    candidates = np.flatnonzero((suggested != NO_LABEL) & (suggested != given))
-    candidates = candidates[np.argsort(score[candidates], kind="stable")]
-    votes = stacked.argmax(axis=2)  # (M, N)
-    agreement = (votes[:, candidates] == suggested[candidates][None, :]).sum(axis=0)
-    frame = pd.DataFrame({"index": candidates, "given": given[candidates], "suggested": suggested[candidates],
-                          "score": score[candidates], "agreement": agreement}, columns=COLUMNS)
+    confident = _confident_labels(stacked, given)  # (M, N)
+    off = (confident != NO_LABEL) & (confident != given[None, :])
+    candidates = np.flatnonzero(off.any(axis=0))
+    classes = stacked.shape[2]
+    votes = np.zeros((len(candidates), classes))
+    for network in range(len(stacked)):
+        flagged_here = off[network, candidates]
+        np.add.at(votes, (np.flatnonzero(flagged_here), confident[network, candidates[flagged_here]]), 1)
+    mean = stacked[:, candidates].mean(axis=0)  # (C, K): breaks ties between suggestions
+    suggested = np.where(votes == votes.max(axis=1, keepdims=True), mean, -np.inf).argmax(axis=1) \
+        if len(candidates) else np.zeros(0, dtype=np.int64)
+    score = scores(stacked, given, by)[candidates]
+    order = np.argsort(score, kind="stable")
+    predictions = stacked.argmax(axis=2)  # (M, N)
+    agreement = (predictions[:, candidates] == suggested[None, :]).sum(axis=0)
+    flagged = votes[np.arange(len(candidates)), suggested].astype(np.int64)
+    frame = pd.DataFrame({"index": candidates, "given": given[candidates], "suggested": suggested, "score": score,
+                          "flagged": flagged, "agreement": agreement}, columns=COLUMNS).iloc[order]
     frame.attrs.update(items=int(stacked.shape[1]), networks=int(stacked.shape[0]), score=by,
-                       thresholds=[float(t) for t in thresholds(stacked, given)])
+                       thresholds=_thresholds(stacked, given).round(6).tolist())
     return frame.reset_index(drop=True)
 
 
@@ -168,7 +199,8 @@ def audit_record(frame: pd.DataFrame, top: int = 20) -> dict:
     """Plain data for metrics.json: how many items, networks and candidates, and the `top` candidates."""
     shown = _top(frame, top)
     rows = [{"index": int(r.index), "given": int(r.given), "suggested": int(r.suggested),
-             "score": round(float(r.score), 4), "agreement": int(r.agreement)} for r in shown.itertuples()]
+             "score": round(float(r.score), 4), "flagged": int(r.flagged), "agreement": int(r.agreement)}
+            for r in shown.itertuples()]
     attrs = frame.attrs
     return {"items": attrs.get("items"), "networks": attrs.get("networks"), "score": attrs.get("score"),
             "candidates": len(frame), "top": rows}

@@ -151,6 +151,23 @@ def test_submission_state_order_errors_and_unexecuted_cells():
                                                          "has an error output: ValueError: bad value")
 
 
+def test_a_cell_papermill_injected_counts_in_the_order_only_when_it_ran():
+    """papermill leaves its injected cell unnumbered; nbgrader's autograde runs it and numbers it."""
+    notebook = tiny_notebook()
+    injected = nbformat.v4.new_code_cell("# Parameters\nPROFILE = \"smoke\"")
+    injected.metadata["tags"] = ["injected-parameters"]
+    notebook.cells.insert(2, injected)
+    own = [c for c in grading.own_cells(notebook) if c.cell_type == "code"]
+    for count, cell in enumerate(own, 1):
+        cell.execution_count = count
+    assert grading.submission_state(notebook) == (True, "executed top to bottom, no error outputs")
+    for count, cell in enumerate([c for c in notebook.cells if c.cell_type == "code"], 1):
+        cell.execution_count = count
+    assert grading.submission_state(notebook) == (True, "executed top to bottom, no error outputs")
+    own[-1].execution_count = 99
+    assert "ran out of order (execution count 99" in grading.submission_state(notebook)[1]
+
+
 def test_grading_recorded_results_without_executing(tmp_path, monkeypatch, capsys):
     """Without --execute the facts come from the figures folder; the submission must be executed in order."""
     monkeypatch.setenv("LABKIT_FIGURES", str(tmp_path / "figures"))

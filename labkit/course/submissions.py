@@ -390,12 +390,21 @@ def _error_line(output) -> str:
 
 
 def submission_state(notebook) -> tuple[bool, str]:
-    """(ok, why): executed top to bottom (execution counts 1, 2, 3, ... in cell order) and no error output."""
+    """(ok, why): executed top to bottom (execution counts 1, 2, 3, ... in cell order) and no error output.
+    A cell papermill injected counts in the order when it ran (nbgrader's autograde runs it, papermill does not
+    number it) and is passed over when it did not."""
     last = 0
-    for index, cell in enumerate(own_cells(notebook)):
+    own = {id(cell) for cell in own_cells(notebook)}
+    index = -1
+    for cell in notebook.cells:
+        count = cell.get("execution_count") if cell.cell_type == "code" else None
+        if id(cell) not in own:
+            if count == last + 1:
+                last = count
+            continue
+        index += 1
         if cell.cell_type != "code" or not cell.source.strip():
             continue
-        count = cell.get("execution_count")
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if errors:
             return False, f"cell {index} ({first_line(cell.source)}) has an error output: {_error_line(errors[0])}"
