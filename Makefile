@@ -11,56 +11,25 @@
 VENV    ?= .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 CELL_TIMEOUT ?= 1800
-SMOKE_TIMEOUT ?= 300
 
-.PHONY: run test test-full lab data lint unit notebooks notebooks-full grade committed student bench clean
+.PHONY: run test test-full lab data lint unit notebooks grade committed student bench clean
 
-run: $(STAMP) data
-	@for nb in $(NOTEBOOKS); do \
-		echo "== executing $$nb"; start=$$(date +%s); \
-		env -u LABKIT_STRICT $(PYTHON) -m jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.timeout=$(CELL_TIMEOUT) --ExecutePreprocessor.kernel_name=python3 "$$nb" || exit 1; \
-		echo "== $$nb: $$(( $$(date +%s) - start )) s"; \
-	done
-	$(PYTHON) -m labkit results --readme README.md
+# The steps themselves are spelled once, in labkit/course/commands.py (`python -m labkit run|test`, the same
+# on a machine without make); each target here calls them.
+run: $(STAMP)
+	$(PYTHON) -m labkit run --timeout $(CELL_TIMEOUT)
 
 test: $(STAMP)
-	@total=$$(date +%s); for part in lint unit notebooks grade committed; do \
-		start=$$(date +%s); $(MAKE) --no-print-directory $$part || exit 1; \
-		echo "== make $$part: $$(( $$(date +%s) - start )) s"; \
-	done; echo "== make test: $$(( $$(date +%s) - total )) s"
+	$(PYTHON) -m labkit test
 
-test-full: $(STAMP) data
-	@$(MAKE) --no-print-directory nbval PROFILE=full NBVAL_TIMEOUT=$(CELL_TIMEOUT)
+test-full: $(STAMP)
+	$(PYTHON) -m labkit test --full
 
-lint: $(STAMP)
-	$(PYTHON) -m ruff check labkit tests bench studies notebooks
+lint unit notebooks grade committed: $(STAMP)
+	$(PYTHON) -m labkit test --only $@
 
-unit: $(STAMP) data
-	$(PYTHON) -m pytest -q --durations=12 tests --deselect tests/test_committed_results.py::test_committed_results_pass_and_are_fresh
-
-notebooks: $(STAMP) data
-	@$(MAKE) --no-print-directory nbval PROFILE=smoke NBVAL_TIMEOUT=$(SMOKE_TIMEOUT)
-
-# One profile under nbval: papermill writes parameterised copies to a temporary folder, the notebooks'
-# figures go there too, and LABKIT_STRICT=1 makes a failed requirement fail its last cell.
-nbval:
-	@test -n "$(NOTEBOOKS)" || { echo "error: no notebooks/[0-9]*.ipynb found" >&2; exit 1; }
-	@build=$$(mktemp -d "$${TMPDIR:-/tmp}/labkit-$(PROFILE).XXXXXX"); trap 'rm -rf "$$build"' EXIT; \
-	$(PYTHON) -m labkit profile $(PROFILE) $(NOTEBOOKS) --out "$$build/notebooks" >/dev/null && \
-	cd "$$build/notebooks" && LABKIT_STRICT=1 LABKIT_FIGURES="$$build/figures" \
-		$(abspath $(PYTHON)) -m pytest -q --nbval-lax --nbval-cell-timeout=$(NBVAL_TIMEOUT) -p no:cacheprovider \
-		--rootdir "$$build/notebooks" *.ipynb
-
-grade: $(STAMP) data
-	@build=$$(mktemp -d "$${TMPDIR:-/tmp}/labkit-grade.XXXXXX"); trap 'rm -rf "$$build"' EXIT; \
-	$(PYTHON) -m labkit grade $(NOTEBOOKS) --execute --profile smoke --timeout $(SMOKE_TIMEOUT) \
-		--out "$$build/grades.csv"; status=$$?; cat "$$build/grades.csv" 2>/dev/null; exit $$status
-
-committed: $(STAMP)
-	$(PYTHON) -m pytest -q tests/test_committed_results.py
+unit notebooks grade: data
 
 # The student edition (solutions stripped, outputs cleared) for a course to hand out: build/student/.
 STUDENT_DIR ?= build/student

@@ -10,7 +10,7 @@ import pytest
 
 from labkit.course import claims
 from labkit.course.facts import Facts
-from labkit.course.requirements import CLAIMS_HOLD, evaluate, evaluate_one
+from labkit.course.requirements import CLAIMS_HOLD, check_requirement, check_requirements
 
 
 def test_a_claim_records_its_text_values_and_status():
@@ -89,7 +89,7 @@ def test_a_planted_contradicted_claim_fails_the_requirement(tmp_path):
     records = [claims.make("augmentation lowers the gap", True, gap_aug=0.001, gap_plain=0.003),
                claims.make("rotation helps every digit", False, worst_gain=-0.004)]
     facts = metrics_with(tmp_path, records)
-    outcome = evaluate_one(CLAIMS_HOLD, facts, "full")
+    outcome = check_requirement(CLAIMS_HOLD, facts, "full")
     assert outcome.status == "FAIL"
     assert "contradicted: 'rotation helps every digit'" in outcome.detail and "worst_gain = -0.0040" in outcome.detail
     assert "augmentation lowers the gap" not in outcome.detail.split(";", 1)[1]
@@ -98,36 +98,36 @@ def test_a_planted_contradicted_claim_fails_the_requirement(tmp_path):
 def test_claims_that_hold_pass_and_not_established_is_no_failure(tmp_path):
     records = [claims.make("augmentation lowers the gap", True, gap_aug=0.001, gap_plain=0.003),
                claims.difference("rotation beats plain", 0.9935, 0.9925, n=10_000)]
-    outcome = evaluate_one(CLAIMS_HOLD, metrics_with(tmp_path, records), "full")
+    outcome = check_requirement(CLAIMS_HOLD, metrics_with(tmp_path, records), "full")
     assert outcome.status == "PASS", outcome.detail
     assert outcome.detail == "2 claims: 1 hold, 1 not established, 0 contradicted"
 
 
 def test_the_requirement_is_na_without_claims_and_outside_the_full_profile(tmp_path):
-    assert evaluate_one(CLAIMS_HOLD, metrics_with(tmp_path, []), "full").status == "n/a"
+    assert check_requirement(CLAIMS_HOLD, metrics_with(tmp_path, []), "full").status == "n/a"
     contradicted = metrics_with(tmp_path, [claims.make("x is small", False, x=9.0)])
-    assert evaluate_one(CLAIMS_HOLD, contradicted, "smoke").status == "n/a"
+    assert check_requirement(CLAIMS_HOLD, contradicted, "smoke").status == "n/a"
 
 
 def test_evaluate_judges_the_claims_of_any_notebook_that_records_them(tmp_path):
-    assert "claims_hold" not in {o.id for o in evaluate("01_cnn", Facts(), "full")}
+    assert "claims_hold" not in {o.id for o in check_requirements("01_cnn", Facts(), "full")}
     facts = metrics_with(tmp_path, [claims.make("x is small", False, x=9.0)])
-    outcomes = {o.id: o.status for o in evaluate("01_cnn", facts, "full")}
+    outcomes = {o.id: o.status for o in check_requirements("01_cnn", facts, "full")}
     assert outcomes["claims_hold"] == "FAIL"
 
 
 def test_a_difference_claim_is_retested_from_its_recorded_values(tmp_path):
     record = claims.difference("rotation beats plain", 0.9935, 0.9925, n=10_000)
     forged = {**record, "holds": True, "status": "holds"}  # the status edited, the numbers not
-    outcome = evaluate_one(CLAIMS_HOLD, metrics_with(tmp_path, [forged]), "full")
+    outcome = check_requirement(CLAIMS_HOLD, metrics_with(tmp_path, [forged]), "full")
     assert outcome.status == "FAIL" and "recorded as holds" in outcome.detail and "not established" in outcome.detail
 
 
 def test_a_malformed_record_fails_naming_what_is_wrong(tmp_path):
-    outcome = evaluate_one(CLAIMS_HOLD, metrics_with(tmp_path, [{"text": "x", "values": {}}]), "full")
+    outcome = check_requirement(CLAIMS_HOLD, metrics_with(tmp_path, [{"text": "x", "values": {}}]), "full")
     assert outcome.status == "FAIL" and "needs text, values, holds and status" in outcome.detail
     bad = {**claims.make("x is small", True, x=0.1), "values": {"x": "small"}}
-    outcome = evaluate_one(CLAIMS_HOLD, metrics_with(tmp_path, [bad]), "full")
+    outcome = check_requirement(CLAIMS_HOLD, metrics_with(tmp_path, [bad]), "full")
     assert outcome.status == "FAIL" and "value x must be a number, got 'small'" in outcome.detail
 
 

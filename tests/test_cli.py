@@ -182,7 +182,7 @@ def test_test_runs_its_steps_in_order_and_stops_at_the_first_failure(monkeypatch
             assert options.root == REPOSITORY and options.notebooks == commands.default_notebooks(REPOSITORY)
             order.append(name)
             return status
-        return commands.Step(name, action)
+        return commands.Step(name.split()[0], name, action)
 
     monkeypatch.setattr(commands, "TEST_STEPS", [step("lint", 0), step("unit tests", 0), step("grader", 4),
                                                  step("committed results", 0)])
@@ -197,21 +197,26 @@ def test_test_runs_its_steps_in_order_and_stops_at_the_first_failure(monkeypatch
     monkeypatch.setattr(commands, "FULL_STEPS", [step("full notebooks", 0)])
     assert main(["test"]) == 0 and order == ["lint", "unit tests"]
     assert main(["test", "--full"]) == 0 and order == ["lint", "unit tests", "full notebooks"]
+    order.clear()
+    assert main(["test", "--only", "unit"]) == 0 and order == ["unit tests"]
+    assert main(["test", "--only", "bench"]) == 2 and order == ["unit tests"]
+    assert "--only must be one of ['lint', 'unit'], got 'bench'" in capsys.readouterr().err
 
 
 def test_test_steps_are_make_tests_commands(monkeypatch, capsys):
     from labkit.course import commands
 
     monkeypatch.chdir(REPOSITORY)
-    assert [s.name for s in commands.TEST_STEPS] == ["lint", "data", "unit tests", "notebooks (nbval, smoke profile)",
-                                                     "grader (smoke profile)", "committed results"]
+    assert [s.title for s in commands.TEST_STEPS] == ["lint", "data", "unit tests", "notebooks (nbval, smoke profile)",
+                                                      "grader (smoke profile)", "committed results"]
+    assert [s.name for s in commands.TEST_STEPS] == ["lint", "data", "unit", "notebooks", "grade", "committed"]
     calls = record_calls(monkeypatch, fail_when=lambda command: 1 if "--nbval-lax" in command else 0)
     assert main(["test"]) == 1
     assert "step 'notebooks (nbval, smoke profile)' failed" in capsys.readouterr().err
     lint, data, unit, profile, nbval = (c["command"] for c in calls)
     assert lint[1:] == ["-m", "ruff", "check", "labkit", "tests", "bench", "studies", "notebooks"]
     assert data[1:] == ["-m", "labkit", "data"]
-    assert unit[1:] == ["-m", "pytest", "-q", "tests", "--deselect", commands.FRESHNESS_TEST]
+    assert unit[1:] == ["-m", "pytest", "-q", "--durations=12", "tests", "--deselect", commands.FRESHNESS_TEST]
     assert profile[1:4] == ["-m", "labkit", "profile"] and profile[4] == "smoke"
     assert "--nbval-cell-timeout=300" in nbval
     assert calls[4]["env"]["LABKIT_STRICT"] == "1" and calls[4]["env"]["LABKIT_FIGURES"].endswith("figures")

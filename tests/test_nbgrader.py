@@ -247,12 +247,12 @@ def test_nbgrader_and_labkit_give_the_same_exercise_points(course, autograded, s
     as_handed_in = grading.grade(submitted, figures=autograded[student])
     as_autograded = grading.grade(ran, figures=autograded[student])
     for result in (as_handed_in, as_autograded):
-        assert result.row()["exercise points"] == points, grading.describe(result)
+        assert result.row()["exercise points"] == points, grading.summary(result)
         assert result.row()["exercise max points"] == possible
     if student == "alice":  # the reference's runs, measured again from their saved weights
-        assert as_autograded.ok, grading.describe(as_autograded)
+        assert as_autograded.ok, grading.summary(as_autograded)
         assert as_autograded.runs and all(check.status == grading.VERIFIED for check in as_autograded.runs), \
-            grading.describe(as_autograded)
+            grading.summary(as_autograded)
 
 
 def test_an_edited_self_check_is_flagged_by_both(course, autograded):

@@ -9,7 +9,7 @@ import pytest
 
 from labkit.course import requirements
 from labkit.course.facts import Facts
-from labkit.course.requirements import evaluate, evaluate_one, requirements_for
+from labkit.course.requirements import check_requirement, check_requirements, requirements_for
 
 
 def frame(steps: int = 12) -> pd.DataFrame:
@@ -117,7 +117,7 @@ BREAKS = [
 
 @pytest.mark.parametrize("notebook", requirements.notebooks())
 def test_good_facts_pass_every_requirement_in_the_full_profile(notebook):
-    outcomes = evaluate(notebook, good_facts(notebook), "full")
+    outcomes = check_requirements(notebook, good_facts(notebook), "full")
     assert [(o.id, o.status) for o in outcomes if o.status != "PASS"] == []
     assert requirements.score(outcomes)[0] == sum(r.points for r in requirements_for(notebook))
 
@@ -126,7 +126,7 @@ def test_good_facts_pass_every_requirement_in_the_full_profile(notebook):
 def test_each_requirement_fails_on_the_fact_that_breaks_it(notebook, requirement_id, breaking):
     facts = good_facts(notebook)
     breaking(facts)
-    outcomes = {o.id: o for o in evaluate(notebook, facts, "full")}
+    outcomes = {o.id: o for o in check_requirements(notebook, facts, "full")}
     assert outcomes[requirement_id].status == "FAIL", outcomes[requirement_id]
     assert outcomes[requirement_id].earned == 0
     assert [i for i, o in outcomes.items() if o.status != "PASS"] == [requirement_id]
@@ -141,7 +141,7 @@ def test_every_requirement_has_a_failing_case():
 def test_accuracy_requirements_are_na_outside_the_full_profile(profile):
     facts = good_facts("05_pair_data_study")
     facts.runs["siamese_shuffled_pairs"]["test_accuracy"] = 0.5  # would fail in full
-    outcomes = evaluate("05_pair_data_study", facts, profile)
+    outcomes = check_requirements("05_pair_data_study", facts, profile)
     assert {o.status for o in outcomes if o.kind == "accuracy"} == {"n/a"}
     assert {o.status for o in outcomes if o.kind == "structure"} == {"PASS"}
     earned, possible = requirements.score(outcomes)
@@ -152,12 +152,13 @@ def test_accuracy_requirements_are_na_outside_the_full_profile(profile):
 def test_structure_requirements_still_fail_in_smoke():
     facts = good_facts("04_pairs")
     facts.pair_sets["test"]["self_pairs"] = 1
-    outcomes = {o.id: o.status for o in evaluate("04_pairs", facts, "smoke")}
+    outcomes = {o.id: o.status for o in check_requirements("04_pairs", facts, "smoke")}
     assert outcomes["no_self_pairs"] == "FAIL"
 
 
 def test_facts_never_recorded_are_not_done():
-    outcomes = evaluate("01_cnn", Facts(runs={"plain_cnn": run(0.995)}, histories={"plain_cnn": frame()}), "full")
+    facts = Facts(runs={"plain_cnn": run(0.995)}, histories={"plain_cnn": frame()})
+    outcomes = check_requirements("01_cnn", facts, "full")
     status = {o.id: (o.status, o.detail) for o in outcomes}
     assert status["plain_cnn_accuracy"][0] == "PASS"
     assert status["rotation_accuracy"] == ("not done", "no run 'plain_cnn_rotation' recorded (recorded: 'plain_cnn')")
@@ -168,7 +169,7 @@ def test_facts_never_recorded_are_not_done():
 def test_malformed_facts_fail_naming_the_error():
     facts = good_facts("00_setup_and_data")
     facts.values["pixel_mean"] = "n/a"
-    outcome = evaluate("00_setup_and_data", facts)[2]
+    outcome = check_requirements("00_setup_and_data", facts)[2]
     assert outcome.status == "FAIL" and "ValueError" in outcome.detail
 
 
@@ -176,7 +177,7 @@ def test_bad_names_are_refused_naming_what_is_accepted():
     with pytest.raises(ValueError, match="known notebooks: 00_setup_and_data"):
         requirements_for("01_cnnn")
     with pytest.raises(ValueError, match="profile must be one of"):
-        evaluate("01_cnn", Facts(), "fast")
+        check_requirements("01_cnn", Facts(), "fast")
     with pytest.raises(ValueError, match="kind must be one of"):
         requirements.Requirement("x", "x", "x", "speed", 1, lambda facts: None)
     with pytest.raises(ValueError, match="unique"):
@@ -184,10 +185,10 @@ def test_bad_names_are_refused_naming_what_is_accepted():
 
 
 def test_outcome_table_and_rubric():
-    outcomes = evaluate("01_cnn", good_facts("01_cnn"), "smoke")
+    outcomes = check_requirements("01_cnn", good_facts("01_cnn"), "smoke")
     table = requirements.outcome_table(outcomes)
     assert table.columns.tolist() == ["id", "requirement", "kind", "result", "points", "detail"]
     assert table["result"].tolist() == ["PASS", "n/a", "n/a"] and table["points"].tolist() == ["2/2", "", ""]
-    rubric = requirements.describe("01_cnn")
+    rubric = requirements.rubric_table("01_cnn")
     assert rubric.loc[rubric["id"] == "rotation_accuracy", "threshold"].item() == 0.993
-    assert evaluate_one(requirements_for("01_cnn")[1], Facts(), "full").record()["passed"] is False
+    assert check_requirement(requirements_for("01_cnn")[1], Facts(), "full").record()["passed"] is False

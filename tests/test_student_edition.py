@@ -72,7 +72,7 @@ def test_the_unchanged_edition_reports_every_exercise_not_done(edition, path, cl
 def test_the_edition_filled_with_the_reference_solutions_passes(edition, path, tmp_path, clean_environment):
     filled = fill_with_reference(edition / path.name, path, tmp_path / path.name)
     result = graded(filled)
-    assert result.ok, grading.describe(result)
+    assert result.ok, grading.summary(result)
     assert all(e["status"] == "done" for e in result.exercises)
 
 

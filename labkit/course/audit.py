@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..records import code_hash
 from .facts import Facts
-from .requirements import evaluate
+from .requirements import check_requirements
 
 PROVENANCE = ("profile", "parameters", "labkit_version", "labkit_code_hash", "git_commit", "machine", "torch",
               "date", "wall_seconds", "deterministic", "device", "seed")
@@ -50,7 +50,7 @@ def problems(folder: Path, notebook: str, current_hash: str | None = None) -> li
                        if c.get("passed") is not True]
     if stored_failures:
         found.append(f"{path}: stored checks not passed: {stored_failures}")
-    outcomes = evaluate(notebook, Facts.load(folder), "full")
+    outcomes = check_requirements(notebook, Facts.load(folder), "full")
     failed = [f"{o.id} [{o.status}]: {o.detail}" for o in outcomes if o.status != "PASS"]
     if failed:
         found.append(f"{path}: requirements re-evaluated from the files do not pass: " + "; ".join(failed))

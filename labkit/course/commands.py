@@ -1,6 +1,7 @@
-"""`python -m labkit run` and `python -m labkit test`: the Makefile's `make run` and `make test` without make.
+"""`python -m labkit run` and `python -m labkit test`: the one spelling of the reference run and the test pipeline.
 
-For machines without make (native Windows): every step is a subprocess started with this Python
+The Makefile's `make run`, `make test` and its parts (`make lint`, `make unit`, ...) only call these, so a machine
+without make (native Windows) runs the very same steps. Every step is a subprocess started with this Python
 (`sys.executable`), list arguments and no shell; temporary folders come from tempfile and are removed after.
 
     python -m labkit run [NOTEBOOK ...] [--timeout S]   = make run: verify/fetch MNIST, execute each notebook in
@@ -10,6 +11,8 @@ For machines without make (native Windows): every step is a subprocess started w
                                                           (smoke profile), the grader (smoke), committed results
     python -m labkit test --full                        = make test-full: MNIST, notebooks under nbval in the full
                                                           profile (cell timeout 1800 s)
+    python -m labkit test --only unit                   = make unit: one step (lint, data, unit, notebooks, grade,
+                                                          committed)
 
 Both stop at the first failure with a non-zero exit status and say which notebook or step failed.
 The repository is the folder holding notebooks/ and labkit/: the current folder or one above it, else the
@@ -168,7 +171,8 @@ def data(options: Options) -> int:
 
 def unit(options: Options) -> int:
     """The unit tests, all but the committed results' freshness (`make unit`)."""
-    return call([sys.executable, "-m", "pytest", "-q", "tests", "--deselect", FRESHNESS_TEST], cwd=options.root)
+    return call([sys.executable, "-m", "pytest", "-q", "--durations=12", "tests", "--deselect", FRESHNESS_TEST],
+                cwd=options.root)
 
 
 def nbval(options: Options, profile: str, cell_timeout: float) -> int:
@@ -218,40 +222,49 @@ def committed(options: Options) -> int:
 
 @dataclass
 class Step:
-    name: str
+    name: str  # as `--only` and the Makefile's target call it
+    title: str
     action: Callable[[Options], int]
 
 
-TEST_STEPS = [Step("lint", lint), Step("data", data), Step("unit tests", unit),
-              Step("notebooks (nbval, smoke profile)", notebooks_smoke), Step("grader (smoke profile)", grade),
-              Step("committed results", committed)]
-FULL_STEPS = [Step("data", data), Step("notebooks (nbval, full profile)", notebooks_full)]
+TEST_STEPS = [Step("lint", "lint", lint), Step("data", "data", data), Step("unit", "unit tests", unit),
+              Step("notebooks", "notebooks (nbval, smoke profile)", notebooks_smoke),
+              Step("grade", "grader (smoke profile)", grade), Step("committed", "committed results", committed)]
+FULL_STEPS = [Step("data", "data", data), Step("notebooks", "notebooks (nbval, full profile)", notebooks_full)]
 
 
 def run_steps(steps: list[Step], options: Options) -> int:
     """Run `steps` in order; stop at the first that fails and return its (non-zero) exit status, naming it."""
+    total = time.monotonic()
     for index, step in enumerate(steps):
-        print(f"== {step.name}", flush=True)
+        print(f"== {step.title}", flush=True)
         start = time.monotonic()
         status = step.action(options)
         if status:
-            rest = ", ".join(s.name for s in steps[index + 1:]) or "none"
-            print(f"error: step '{step.name}' failed (exit status {status}); not run: {rest}", file=sys.stderr)
+            rest = ", ".join(s.title for s in steps[index + 1:]) or "none"
+            print(f"error: step '{step.title}' failed (exit status {status}); not run: {rest}", file=sys.stderr)
             return status
-        print(f"== {step.name}: passed in {time.monotonic() - start:.0f} s", flush=True)
-    print(f"all {len(steps)} steps passed: {', '.join(s.name for s in steps)}")
+        print(f"== {step.title}: passed in {time.monotonic() - start:.0f} s", flush=True)
+    print(f"all {len(steps)} steps passed in {time.monotonic() - total:.0f} s: {', '.join(s.title for s in steps)}")
     return 0
 
 
 def test(args: argparse.Namespace) -> int:
-    """`make test` (or with --full, `make test-full`): each step in order, stopping at the first failure."""
+    """`make test` (or with --full, `make test-full`): each step in order, stopping at the first failure; with
+    --only, that one step."""
+    steps = FULL_STEPS if args.full else TEST_STEPS
     try:
         root = find_repository()
         options = Options(root, default_notebooks(root))
+        if args.only is not None:
+            chosen = [step for step in steps if step.name == args.only]
+            if not chosen:
+                raise CommandError(f"--only must be one of {[step.name for step in steps]}, got {args.only!r}")
+            steps = chosen
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return run_steps(FULL_STEPS if args.full else TEST_STEPS, options)
+    return run_steps(steps, options)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -265,3 +278,6 @@ def add_test_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true",
                         help=f"as `make test-full`: MNIST, then the notebooks under nbval in the full profile "
                              f"(cell timeout {CELL_TIMEOUT} s) instead of the smoke checks")
+    parser.add_argument("--only", metavar="STEP",
+                        help=f"run one step: {', '.join(step.name for step in TEST_STEPS)} (with --full: "
+                             f"{', '.join(step.name for step in FULL_STEPS)})")

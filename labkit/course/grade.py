@@ -49,7 +49,7 @@ from .profiles import PROFILES, parameters, prepare, write_notebook
 from .requirements import (
     Outcome,
     answer_points,
-    evaluate,
+    check_requirements,
     exercise_points,
     has_rubric,
     outcome_table,
@@ -306,7 +306,7 @@ def graded_runs(notebook: str, facts: Facts) -> dict[str, list[str]]:
         read: list[str] = []
         try:
             requirement.check(Reading(**{f.name: getattr(facts, f.name) for f in dataclasses.fields(facts)}))
-        except Exception:  # a missing or malformed fact: evaluate() reports it; the runs read so far are known
+        except Exception:  # a missing or malformed fact: check_requirements() reports it
             pass
         runs[requirement.id] = list(dict.fromkeys(read))
     return runs
@@ -408,7 +408,7 @@ def judge(notebook: str, facts: Facts, checks: dict[str, RunCheck], profile: str
     a run not verified takes that run's status (inconsistent, not done) and earns nothing."""
     runs = {name: {**run, "test_accuracy": checks[name].accuracy, "per_class_accuracy": checks[name].per_class_accuracy}
             if name in checks and checks[name].status == VERIFIED else run for name, run in facts.runs.items()}
-    outcomes = evaluate(notebook, dataclasses.replace(facts, runs=runs), profile)
+    outcomes = check_requirements(notebook, dataclasses.replace(facts, runs=runs), profile)
     reads = graded_runs(notebook, facts)
     judged = []
     for outcome in outcomes:
@@ -477,7 +477,7 @@ def grade(path: str | Path, *, execute_it: bool = False, profile: str | None = N
 # ---------------------------------------------------------------- output
 
 
-def describe(result: Grade) -> str:
+def summary(result: Grade) -> str:
     earned, possible = score(result.outcomes)
     lines = [f"== {result.notebook}  {result.file}  ({result.profile} profile): {earned:g}/{possible:g} points; "
              f"{result.count('PASS')} passed, {result.count('FAIL')} failed, {result.count(NOT_DONE)} not done, "
@@ -527,7 +527,7 @@ def run(args: argparse.Namespace) -> int:
     for path in args.notebooks:
         result = grade(path, execute_it=args.execute, profile=args.profile, timeout=args.timeout,
                        figures=args.figures)
-        print(describe(result), flush=True)
+        print(summary(result), flush=True)
         results.append(result)
     if args.out:
         write_csv(results, args.out)

@@ -28,7 +28,7 @@ from ..live import in_notebook
 from ..records import figures_dir, provenance, save_figure, save_history, save_metrics, save_weights
 from . import claims
 from . import facts as recorded
-from .requirements import Outcome, check_profile, evaluate, failures, outcome_table, requirements_for, score
+from .requirements import Outcome, check_profile, check_requirements, failures, outcome_table, requirements_for, score
 
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
@@ -142,16 +142,16 @@ class Report:
         self._save()
         return value
 
-    def evaluate(self) -> list[Outcome]:
+    def check_requirements(self) -> list[Outcome]:
         """labkit's requirements for this notebook, evaluated from the files written so far."""
-        return evaluate(self.notebook, recorded.Facts.load(figures_dir(self.notebook)), self.profile)
+        return check_requirements(self.notebook, recorded.Facts.load(figures_dir(self.notebook)), self.profile)
 
     def finish(self):
         """Evaluate this notebook's requirements, show the PASS/FAIL table, write metrics.json.
 
         In strict mode, raise RequirementsFailed when any requirement failed or was not done.
         """
-        outcomes = self.evaluate()
+        outcomes = self.check_requirements()
         self.metrics["checks"] = [o.record() for o in outcomes]
         earned, possible = score(outcomes)
         self.metrics["points"], self.metrics["max_points"] = earned, possible

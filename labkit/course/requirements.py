@@ -1,6 +1,6 @@
 """Each lab notebook's requirements: what is measured, the threshold, the rubric points, and the kind.
 
-    outcomes = evaluate("01_cnn", Facts.load("figures/01_cnn"), profile="full")
+    outcomes = check_requirements("01_cnn", Facts.load("figures/01_cnn"), profile="full")
     outcome_table(outcomes)         # id, requirement, kind, result (PASS/FAIL/n/a/not done), points, detail
 
 Thresholds live here, not in the notebooks, so a grader re-evaluates them from the recorded facts alone.
@@ -369,7 +369,7 @@ def check_profile(profile: str) -> str:
     return profile
 
 
-def evaluate_one(requirement: Requirement, facts: Facts, profile: str = "full") -> Outcome:
+def check_requirement(requirement: Requirement, facts: Facts, profile: str = "full") -> Outcome:
     def outcome(status: str, detail: str) -> Outcome:
         earned = requirement.points if status == "PASS" else 0
         return Outcome(requirement.id, requirement.text, requirement.kind, status, requirement.points, earned,
@@ -388,14 +388,14 @@ def evaluate_one(requirement: Requirement, facts: Facts, profile: str = "full") 
     return outcome("PASS" if check.passed else "FAIL", check.detail)
 
 
-def evaluate(notebook: str, facts: Facts, profile: str = "full") -> list[Outcome]:
+def check_requirements(notebook: str, facts: Facts, profile: str = "full") -> list[Outcome]:
     """Every requirement of `notebook`, evaluated from `facts` under `profile`; claims_hold too when claims
     were recorded (and the notebook's own requirements do not already judge them)."""
     check_profile(profile)
     judged = list(requirements_for(notebook))
     if facts.claims and CLAIMS_HOLD.id not in {r.id for r in judged}:
         judged.append(CLAIMS_HOLD)
-    return [evaluate_one(r, facts, profile) for r in judged]
+    return [check_requirement(r, facts, profile) for r in judged]
 
 
 def failures(outcomes: list[Outcome]) -> list[Outcome]:
@@ -421,7 +421,7 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def describe(notebook: str) -> pd.DataFrame:
+def rubric_table(notebook: str) -> pd.DataFrame:
     """The rubric of a notebook: id, requirement, what is measured, threshold, points, kind."""
     return pd.DataFrame([{"id": r.id, "requirement": r.text, "measures": r.measures,
                           "threshold": "" if r.threshold is None or math.isnan(r.threshold) else r.threshold,
