@@ -31,6 +31,11 @@ NOTEBOOKS = ROOT / "notebooks"
 TIMEOUT = 1800  # seconds per cell, as in the Makefile
 PROFILES = ("quick", "full")  # the two a user runs: the first check, then the reference run
 PRECISIONS = ("auto",)
+# The time budget a student gets, on a 2-core CPU: each notebook in the full profile in its auto precision (a student
+# runs one notebook at a time), longer where the CPU has no native bf16 and trains in float32; the whole book in the
+# quick profile, a first check.
+NOTEBOOK_BUDGET = {"native": 8 * 60, "simulated": 15 * 60}  # seconds per notebook, full profile
+QUICK_BUDGET = 3 * 60  # seconds for every notebook of the quick profile together
 COLUMNS = ["profile", "precision asked", "notebook", "code cells", "seconds", "runs' precision", "train seconds",
            "requirements", "status"]
 
@@ -111,15 +116,30 @@ def run(quick: bool = False, profiles=PROFILES, precisions=PRECISIONS) -> pd.Dat
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def budget(rows: pd.DataFrame, profile: str, precision: str) -> str:
+    """Whether `rows` (one profile, one precision) kept the time budget: each notebook of the full profile in auto
+    precision, or the quick profile's whole book; '' where no budget is set."""
+    if profile == "full" and precision == "auto":
+        limit = NOTEBOOK_BUDGET["simulated" if simulation() else "native"]
+        over = [f"{row.notebook} {row.seconds / 60:.1f} min" for row in rows.itertuples() if row.seconds > limit]
+        return (f"; budget {limit / 60:.0f} min per notebook: " +
+                (f"over it: {', '.join(over)}" if over else f"met (longest {rows['seconds'].max() / 60:.1f} min)"))
+    if profile == "quick":
+        total = rows["seconds"].sum()
+        return f"; budget {QUICK_BUDGET / 60:.0f} min for the book: {'met' if total <= QUICK_BUDGET else 'not met'}"
+    return ""
+
+
 def reading(table: pd.DataFrame) -> str:
-    """Per profile and precision: how many notebooks ran, and the minutes they took."""
+    """Per profile and precision: how many notebooks ran, the minutes they took, and the time budget."""
     parts = []
     for (profile, precision), rows in table.groupby(["profile", "precision asked"], sort=False):
         passed = int((rows["status"] == "ok").sum())
         trained = ", ".join(sorted(set(", ".join(rows["runs' precision"]).split(", ")) - {"none"})) or "no runs"
         parts.append(f"{profile} profile, precision {precision} (trained in {trained}): {passed} of {len(rows)} "
-                     f"notebooks executed without error, {rows['seconds'].sum() / 60:.1f} min in all")
-    return "No goal set; one run each. " + "; ".join(parts) + "."
+                     f"notebooks executed without error, {rows['seconds'].sum() / 60:.1f} min in all"
+                     + budget(rows, profile, precision))
+    return "One run each. " + "; ".join(parts) + "."
 
 
 def main(argv=None) -> None:

@@ -1,16 +1,21 @@
 """Seed spread: how much does each headline accuracy move with the seed alone?
 
-Result (CPU AMD EPYC, capability AVX512, native bf16, trained in bf16; seeds 1 and 2 on 2026-11-26 04:33–05:29 UTC,
-seed 0 the reference run; table in studies/results.md, "Seed spread"): every planned run (seed 0) clears its target
-by the grading margin, but the seed alone moves the headline accuracies by up to 0.44 points (the Siamese network,
-0.9899-0.9943) and 0.10 points (the ResNet, 0.9955-0.9965): with seed 1 or 2 the ResNet (0.9955), the Siamese
-network (0.9899) and the two-channel network (0.9846) each miss their target once, and LeNet-5 modern and the
-rotation run pass by fewer than 5 images. The targets are met by the planned recipe and seed, not by every seed.
+Result (CPU AMD EPYC, capability AVX512, native bf16, trained in bf16; seeds 1 and 2 on 2026-11-26 with the code of
+commit 17d0661, seeds 3 and 4 on 2026-12-04 with this round's code, seed 0 the committed reference run, which both
+codes give to the last digit; table in studies/results.md, "Seed spread"): over 5 seeds the seed alone moves the
+headline accuracies by up to 1.04 points (05's shuffled run, 0.9716-0.9820) and 0.44 points (the Siamese network);
+the ResNet spans 0.9940-0.9965. The targets that sat just below seed 0 (0.996 for the ResNet, 0.99 / 0.985 for the
+pair networks) were missed by some seeds (the ResNet 3 of 5, the two-channel network 2, the Siamese network and
+LeNet-5 modern 1 each); they are now at most the mean less two standard deviations
+(labkit.course.requirements), which every one of the 5 seeds clears. Two of these fall below the course report's
+own number (the ResNet's 0.9935 under report 002's 99.47%, 05's 0.968 under report 001's 97.78%): those recipes
+are not yet good enough, and tests/test_requirements.py says so (strict xfail).
 
 Each notebook that holds a headline run is executed with papermill (full profile, SEED overridden, its
-figures in a temporary LABKIT_FIGURES) for seeds 0, 1, 2; the test accuracy of each headline run is read from
-the metrics.json that run wrote. The table gives the mean and the range (min-max) per run. Slow (about half
-an hour per seed on a 2-core CPU): `python -m studies seed_spread [--seeds 1 2] [--committed]`.
+figures in a temporary LABKIT_FIGURES) for each seed asked; the test accuracy of each headline run is read from
+the metrics.json that run wrote. The table gives the mean, the sample standard deviation, the mean less two of them
+and the range (min-max) per run. Slow (about 20 minutes per seed on a 2-core CPU):
+`python -m studies seed_spread [--seeds 3 4] [--committed]`.
 `--committed` takes the committed reference run (figures/<notebook>/metrics.json, the seed it ran with) as one
 of the seeds instead of running it again, but only when it ran on this machine's kind (same CPU model and
 capability, same GPU or none) with labkit's current code: a seed from another machine is another experiment.
@@ -44,7 +49,7 @@ HEADLINE_RUNS = {
     "04_pairs": ("siamese", "two_channel"),
     "05_pair_data_study": ("siamese_shuffled_pairs",),
 }
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)  # at least 5: a target is set from them (labkit.course.requirements.SeedSpread)
 SPREAD = ROOT / "studies" / "seed_spread.json"  # every accuracy this study measured, one row per run and seed
 KIND = ("cpu", "cpu_capability", "gpu")  # what makes two machines the same kind for a seed spread
 

@@ -218,8 +218,11 @@ def test_notebook_suite_reads_what_the_runs_trained_in(tmp_path):
                            "runs' precision": "fp32", "status": "ok"},
                           {"profile": "quick", "precision asked": "auto", "notebook": "00.ipynb", "seconds": 60.0,
                            "runs' precision": "none", "status": "ok"}])
-    assert "quick profile, precision auto (trained in fp32): 2 of 2 notebooks executed without error, 2.0 min" \
-        in reading(table)
+    assert "quick profile, precision auto (trained in fp32): 2 of 2 notebooks executed without error, 2.0 min " \
+        "in all; budget 3 min for the book: met" in reading(table)
+    full = table.assign(profile="full", seconds=[600.0, 60.0])
+    assert "budget 8 min per notebook: over it: 01_cnn.ipynb 10.0 min" in reading(full)
+    assert "budget 3 min for the book: not met" in reading(table.assign(seconds=[120.0, 61.0]))
 
 
 # ---------------------------------------------------------------- the simulated AVX2 CPU

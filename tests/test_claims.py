@@ -63,6 +63,23 @@ def test_a_seed_spread_larger_than_the_difference_leaves_it_not_established():
     assert tight["status"] == "holds"
 
 
+def test_the_verdict_names_what_the_difference_is_inside_or_beyond():
+    holds = claims.difference("rotation beats plain", 0.9950, 0.9900, n=10_000, seed_std=0.0005)
+    assert claims.verdict(holds).startswith("beyond the 95% sampling interval of the difference (+")
+    assert "and the seed spread (±0.14 points)" in claims.verdict(holds)
+    noisy = claims.difference("rotation beats plain", 0.9950, 0.9900, n=10_000, seed_std=0.002)
+    assert claims.verdict(noisy) == ("inside the seed spread (±0.55 points), though beyond the 95% sampling interval "
+                                    f"of the difference ({noisy['values']['low'] * 100:+.2f} to "
+                                    f"{noisy['values']['high'] * 100:+.2f} points), so not established by this run")
+    close = claims.difference("rotation beats plain", 0.9931, 0.9930, n=10_000)
+    assert claims.verdict(close).startswith("inside the 95% sampling interval of the difference (-")
+    assert claims.verdict(close).endswith("points), so not established by this run")
+    worse = claims.difference("rotation beats plain", 0.9800, 0.9950, n=10_000)
+    assert claims.verdict(worse).startswith("the other way round: beyond the 95% sampling interval")
+    with pytest.raises(ValueError, match="a verdict needs a claim made by difference"):
+        claims.verdict(claims.make("augmentation lowers the gap", True, gap=0.1))
+
+
 def test_records_table_and_contradicted():
     records = []
     records = claims.add(records, claims.make("a is small", False, a=3.0))

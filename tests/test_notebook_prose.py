@@ -136,3 +136,22 @@ def test_the_check_finds_prose_that_never_renders(tmp_path):
     path = tmp_path / "99_made_up.ipynb"
     path.write_text(json.dumps({"cells": cells}))
     assert hidden_prose(path) == [0, 2]
+
+
+PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def stated_targets(path: Path) -> list[float]:
+    """The percentages the task statement (the first cell, English and Chinese) gives, as fractions."""
+    task = source(json.loads(path.read_text())["cells"][0])
+    return [round(float(p) / 100, 6) for p in PERCENT.findall(task)]
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem in notebooks()], ids=lambda p: p.stem)
+def test_the_task_statement_gives_each_graded_target_in_both_languages(path):
+    stated = stated_targets(path)
+    for requirement in requirements_for(path.stem):
+        if requirement.spread is not None:  # an accuracy target
+            assert stated.count(round(requirement.threshold, 6)) >= 2, (
+                f"{path.name}: the task cell should state {requirement.id}'s target {requirement.threshold:.1%} "
+                f"in English and in Chinese; it states {stated}")

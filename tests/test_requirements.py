@@ -9,7 +9,7 @@ import pytest
 
 from labkit.course import requirements
 from labkit.course.facts import Facts
-from labkit.course.requirements import check_requirement, check_requirements, requirements_for
+from labkit.course.requirements import accuracy_target, check_requirement, check_requirements, requirements_for
 
 
 def frame(steps: int = 12) -> pd.DataFrame:
@@ -36,7 +36,7 @@ POOLS = {"train_pool": {"size": 6000, "class_counts": [600] * 10},
 def good_facts(notebook: str) -> Facts:
     runs = {
         "01_cnn": {"plain_cnn": run(0.9925), "plain_cnn_rotation": run(0.9935)},
-        "02_lenet5": {"lenet5_classic": run(0.9913), "lenet5_modern": run(0.9932),
+        "02_lenet5": {"lenet5_classic": run(0.9921), "lenet5_modern": run(0.9932),
                       "lenet5_report_recipe": run(0.81)},
         "03_resnet": {"resnet": run(0.9962), "resnet_baseline": run(0.985), "resnet_deeper_222": run(0.99),
                       "resnet_softplus": run(0.98), "resnet_lr_0.01": run(0.988)},
@@ -60,6 +60,11 @@ def good_facts(notebook: str) -> Facts:
                  models=models if notebook == "03_resnet" else {})
 
 
+def miss(facts, notebook, run):
+    """The run one test image short of its target."""
+    facts.runs[run]["test_accuracy"] = accuracy_target(notebook, run) - 1e-4
+
+
 def drop_test_loss(facts, name):
     facts.histories[name].loc[5, "test_loss"] = np.nan
 
@@ -70,16 +75,16 @@ BREAKS = [
     ("00_setup_and_data", "test_pool_composition", lambda f: f.sets["test_pool"].update(class_counts=[100] * 9)),
     ("00_setup_and_data", "normalisation_statistics", lambda f: f.values.update(pixel_mean=0.1309)),
     ("01_cnn", "losses_every_batch", lambda f: drop_test_loss(f, "plain_cnn_rotation")),
-    ("01_cnn", "plain_cnn_accuracy", lambda f: f.runs["plain_cnn"].update(test_accuracy=0.9899)),
-    ("01_cnn", "rotation_accuracy", lambda f: f.runs["plain_cnn_rotation"].update(test_accuracy=0.9929)),
+    ("01_cnn", "plain_cnn_accuracy", lambda f: miss(f, "01_cnn", "plain_cnn")),
+    ("01_cnn", "rotation_accuracy", lambda f: miss(f, "01_cnn", "plain_cnn_rotation")),
     ("02_lenet5", "losses_every_batch", lambda f: drop_test_loss(f, "lenet5_report_recipe")),
-    ("02_lenet5", "classic_accuracy", lambda f: f.runs["lenet5_classic"].update(test_accuracy=0.98)),
-    ("02_lenet5", "modern_accuracy", lambda f: f.runs["lenet5_modern"].update(test_accuracy=0.992)),
+    ("02_lenet5", "classic_accuracy", lambda f: miss(f, "02_lenet5", "lenet5_classic")),
+    ("02_lenet5", "modern_accuracy", lambda f: miss(f, "02_lenet5", "lenet5_modern")),
     ("02_lenet5", "schedule_beats_report_recipe", lambda f: f.runs["lenet5_report_recipe"].update(test_accuracy=0.995)),
     ("03_resnet", "losses_every_batch", lambda f: drop_test_loss(f, "resnet_softplus")),
     ("03_resnet", "projection_shortcuts", lambda f: f.models["resnet"].update(parameter_names=["conv1.weight"])),
     ("03_resnet", "design_variations", lambda f: f.runs.pop("resnet_lr_0.01")),
-    ("03_resnet", "resnet_accuracy", lambda f: f.runs["resnet"].update(test_accuracy=0.9959)),
+    ("03_resnet", "resnet_accuracy", lambda f: miss(f, "03_resnet", "resnet")),
     ("04_pairs", "train_pool_composition", lambda f: f.sets["train_pool"].update(class_counts=[601] + [600] * 9)),
     ("04_pairs", "test_pool_composition", lambda f: f.sets["test_pool"].update(class_counts=[99] + [100] * 9)),
     ("04_pairs", "pairs_balanced", lambda f: f.pair_sets["test"].update(fraction_same=0.501)),
@@ -90,8 +95,8 @@ BREAKS = [
     ("04_pairs", "no_duplicate_pairs", lambda f: f.pair_sets["test"].update(duplicates=1)),
     ("04_pairs", "losses_every_batch", lambda f: f.histories["two_channel"].__setitem__(
         "train_loss", [np.nan] + [0.1] * 11)),
-    ("04_pairs", "siamese_accuracy", lambda f: f.runs["siamese"].update(test_accuracy=0.985)),
-    ("04_pairs", "two_channel_accuracy", lambda f: f.runs["two_channel"].update(test_accuracy=0.98)),
+    ("04_pairs", "siamese_accuracy", lambda f: miss(f, "04_pairs", "siamese")),
+    ("04_pairs", "two_channel_accuracy", lambda f: miss(f, "04_pairs", "two_channel")),
     ("05_pair_data_study", "train_pool_composition", lambda f: f.sets["train_pool"].update(class_counts=[0] * 10)),
     ("05_pair_data_study", "test_pool_composition", lambda f: f.sets["test_pool"].update(class_counts=[0] * 10)),
     ("05_pair_data_study", "same_size_training_sets", lambda f: f.pair_sets["sorted"].update(size=999)),
@@ -105,7 +110,7 @@ BREAKS = [
     ("05_pair_data_study", "report_labels_at_chance", lambda f: f.runs["siamese_report_001_labels"].update(
         test_accuracy=0.62)),
     ("05_pair_data_study", "losses_every_batch", lambda f: drop_test_loss(f, "siamese_imbalanced_class_weights")),
-    ("05_pair_data_study", "shuffled_accuracy", lambda f: f.runs["siamese_shuffled_pairs"].update(test_accuracy=0.94)),
+    ("05_pair_data_study", "shuffled_accuracy", lambda f: miss(f, "05_pair_data_study", "siamese_shuffled_pairs")),
     # a sorted run that does not collapse: 0.80 accuracy, both classes recognised
     ("05_pair_data_study", "sorted_collapses", lambda f: f.runs["siamese_sorted_pairs"].update(
         test_accuracy=0.8, per_class_accuracy=[0.7, 0.9])),
@@ -190,5 +195,66 @@ def test_outcome_table_and_rubric():
     assert table.columns.tolist() == ["id", "requirement", "kind", "result", "points", "detail"]
     assert table["result"].tolist() == ["PASS", "n/a", "n/a"] and table["points"].tolist() == ["2/2", "", ""]
     rubric = requirements.rubric_table("01_cnn")
-    assert rubric.loc[rubric["id"] == "rotation_accuracy", "threshold"].item() == 0.993
+    assert rubric.loc[rubric["id"] == "rotation_accuracy", "threshold"].item() == accuracy_target("01_cnn",
+                                                                                                   "plain_cnn_rotation")
     assert check_requirement(requirements_for("01_cnn")[1], Facts(), "full").record()["passed"] is False
+
+
+TARGETS = [(n, r.run) for n in requirements.notebooks() for r in requirements_for(n) if r.spread is not None]
+
+
+def test_every_accuracy_target_records_the_seed_spread_the_study_measured():
+    """The spreads typed beside the targets are those of studies/seed_spread.json (python -m studies seed_spread)."""
+    from studies.seed_spread import accuracies_of, read_rows, spread
+
+    rows = read_rows()
+    kinds = {tuple(sorted(row["machine"].items())) for row in rows}
+    assert len(kinds) == 1, f"the spreads mix machine kinds: {kinds}"
+    measured = accuracies_of(rows, rows[0]["machine"])
+    assert set(TARGETS) == set(measured), "a graded run without its seed spread, or the reverse"
+    for notebook, run in TARGETS:
+        recorded, study = requirements.seed_spread(notebook, run), spread(list(measured[(notebook, run)].values()))
+        assert recorded.seeds == study["seeds"] >= 5, (notebook, run)
+        for key in ("mean", "sd", "low", "high"):
+            assert getattr(recorded, key) == pytest.approx(study[key], abs=5e-5), (notebook, run, key)
+
+
+@pytest.mark.parametrize("notebook, run", TARGETS, ids=[f"{n}-{r}" for n, r in TARGETS])
+def test_a_target_is_at_most_the_mean_less_two_sd_of_its_seeds(notebook, run):
+    spread = requirements.seed_spread(notebook, run)
+    assert accuracy_target(notebook, run) <= round(spread.floor, 4) + 1e-9
+
+
+BELOW_REPORT = {  # where the rule puts the target below the report's number: the recipe is not yet good enough
+    ("03_resnet", "resnet"): "the main ResNet recipe's seeds spread from 99.40% to 99.65%, so its mean less two sd "
+                             "falls below report 002's 99.47%",
+    ("05_pair_data_study", "siamese_shuffled_pairs"):
+        "one epoch of 100,000 pairs (the sorted study needs one epoch) reaches 97.6% on average with a wide spread; "
+        "report 001's set 1 reached 97.78% with its own network and 104 steps of 8,000 pairs"}
+
+
+@pytest.mark.parametrize("notebook, run", [
+    pytest.param(n, r, marks=pytest.mark.xfail(strict=True, reason=BELOW_REPORT[(n, r)])) if (n, r) in BELOW_REPORT
+    else (n, r) for n, r in TARGETS], ids=[f"{n}-{r}" for n, r in TARGETS])
+def test_a_target_is_not_below_the_course_reports_own_number(notebook, run):
+    spread = requirements.seed_spread(notebook, run)
+    assert spread.report is not None and accuracy_target(notebook, run) >= spread.report
+
+
+def test_a_target_a_correct_run_with_another_seed_would_miss_is_refused():
+    spread = requirements.SeedSpread(seeds=5, mean=0.9960, sd=0.0004, low=0.9955, high=0.9965)
+    assert requirements.accuracy_at_least("a", "resnet", 0.9952, "fair", spread).threshold == 0.9952
+    assert spread.summary() == "99.60% on average (99.55% to 99.65%)"
+    with pytest.raises(ValueError, match="above the seed spread's mean - 2 sd 0.9952"):
+        requirements.accuracy_at_least("a", "resnet", 0.9953, "too high", spread)
+    with pytest.raises(ValueError, match="at least 5 seeds, got 3"):
+        requirements.SeedSpread(seeds=3, mean=0.996, sd=0.0004, low=0.9955, high=0.9965)
+    with pytest.raises(ValueError, match="low <= mean <= high"):
+        requirements.SeedSpread(seeds=5, mean=0.99, sd=0.0004, low=0.9955, high=0.9965)
+
+
+def test_the_accuracy_detail_says_where_correct_runs_land():
+    outcome = {o.id: o for o in check_requirements("03_resnet", good_facts("03_resnet"), "full")}["resnet_accuracy"]
+    spread = requirements.seed_spread("03_resnet", "resnet")
+    assert outcome.detail.endswith(f"; correct runs land between {spread.low:.4f} and {spread.high:.4f} "
+                                   f"({spread.seeds} seeds)")

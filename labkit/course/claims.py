@@ -3,6 +3,7 @@
     claims.make("augmentation lowers the train-test gap", gap_aug < gap_plain, gap_aug=gap_aug, gap_plain=gap_plain)
     claims.difference("rotation beats plain", acc_rot, acc_plain, n=10_000)        # holds / not established / ...
     claims.difference("rotation beats plain", acc_rot, acc_plain, n=10_000, seed_std=0.0007)
+    claims.verdict(record)           # "inside the 95% sampling interval of the difference (...), so not established"
     claims.add(records, record)      # the list metrics.json keeps under "claims" (a re-run cell replaces its claim)
     claims.contradicted(records)     # the records whose predicate is false on this run
     claims.table(records)            # one row per claim for display, contradicted rows marked
@@ -182,6 +183,30 @@ def _difference_claim(text: str, values: dict) -> Claim:
     if holds is None:
         detail += ": not established"
     return Claim(text, {**values, "difference": d, "low": low, "high": high}, holds, detail, DIFFERENCE)
+
+
+def verdict(record: dict) -> str:
+    """Where a difference claim's verdict comes from, for a sentence: 'beyond the 95% sampling interval of the
+    difference (+0.12 to +0.41 points) and the seed spread (±0.17 points)', or 'inside the 95% sampling interval
+    of the difference (-0.09 to +0.39 points), though beyond the seed spread (±0.06 points), so not established
+    by this run'; a contradicted claim's starts 'the other way round: '. `record` is what difference() (or
+    Report.claim_difference) returned."""
+    if record.get("test") != DIFFERENCE:
+        raise ValueError(f"claim {record.get('text')!r}: a verdict needs a claim made by difference(), "
+                         f"got test {record.get('test')!r}")
+    values = record["values"]
+    d, low, high = values["difference"], values["low"], values["high"]
+    interval = (f"the {values['confidence']:.0%} sampling interval of the difference "
+                f"({low * 100:+.2f} to {high * 100:+.2f} points)")
+    inside, beyond = ([interval], []) if low <= 0 <= high else ([], [interval])
+    if "seed_std" in values:
+        spread = z_value(values["confidence"]) * math.sqrt(2) * values["seed_std"]
+        (inside if abs(d) <= spread else beyond).append(f"the seed spread (±{spread * 100:.2f} points)")
+    if record["status"] != "not established":
+        way = "the other way round: " if record["status"] == "contradicted" else ""
+        return f"{way}beyond {' and '.join(beyond)}"
+    return f"inside {' and '.join(inside)}" + (f", though beyond {' and '.join(beyond)}" if beyond else "") + \
+        ", so not established by this run"
 
 
 def _show(value) -> str:
