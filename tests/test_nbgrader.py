@@ -125,14 +125,16 @@ def test_the_rubric_and_the_notebook_must_agree():
     loop = exercise(exercise_id="training-loop")
     answers = [new_markdown_cell("a", metadata={"tags": ["answer"], "nbgrader": {"grade_id": i}})
                for i in ANSWERS["01_cnn"]]
-    check = new_code_cell("selfcheck.check_plain_cnn(PlainCNN)")
-    no_check = tiny([exercise(), check, loop, *answers])
+    def check():
+        return new_code_cell("selfcheck.check_plain_cnn(PlainCNN)")
+
+    no_check = tiny([exercise(), check(), loop, *answers])
     with pytest.raises(ValueError, match=r"exercise 'training-loop' \(cell 2\) has no self-check after it"):
         metadata.expected_metadata(no_check, "01_cnn")
-    unknown = tiny([exercise(), check, exercise(exercise_id="bonus"), check, loop, check, *answers])
+    unknown = tiny([exercise(), check(), exercise(exercise_id="bonus"), check(), loop, check(), *answers])
     with pytest.raises(ValueError, match=r"exercise id\(s\) 'bonus' \(cell 2\) are not in labkit's rubric"):
         metadata.expected_metadata(unknown, "01_cnn")
-    missing = tiny([exercise(), check, *answers])
+    missing = tiny([exercise(), check(), *answers])
     with pytest.raises(ValueError, match=r"the rubric's exercise id\(s\) 'training-loop' have no cell"):
         metadata.expected_metadata(missing, "01_cnn")
     with pytest.raises(ValueError, match=r"no exercises or answers for notebook '07_gan'"):

@@ -10,6 +10,7 @@ from torch import nn
 import labkit as lk
 from labkit.course.facts import pair_set_facts
 from labkit.course.report import Report, RequirementsFailed, strict_default
+from labkit.course.requirements import accuracy_target
 from labkit.records import code_hash
 
 
@@ -63,8 +64,8 @@ def test_report_records_provenance(figures):
 
 def test_finish_evaluates_labkits_requirements_from_what_was_recorded(figures):
     report = Report("01_cnn", seed=0, device="cpu")
-    report.add_run("plain_cnn", FakeHistory(0.9925))
-    report.add_run("plain_cnn_rotation", FakeHistory(0.9910))  # below labkit's 0.993
+    report.add_run("plain_cnn", FakeHistory(accuracy_target("01_cnn", "plain_cnn") + 0.001))
+    report.add_run("plain_cnn_rotation", FakeHistory(accuracy_target("01_cnn", "plain_cnn_rotation") - 0.001))
     table = report.finish()
     assert dict(zip(table["id"], table["result"])) == {
         "losses_every_batch": "PASS", "plain_cnn_accuracy": "PASS", "rotation_accuracy": "FAIL"}
@@ -90,7 +91,8 @@ def test_strict_finish_raises_naming_failed_and_missing_requirements(figures, mo
     with pytest.raises(RequirementsFailed) as failed:
         report.finish()
     message = str(failed.value)
-    assert "plain_cnn_accuracy [FAIL]" in message and "0.9500 < 0.9900" in message
+    target = accuracy_target("01_cnn", "plain_cnn")
+    assert "plain_cnn_accuracy [FAIL]" in message and f"0.9500 < {target:.4f}" in message
     assert "rotation_accuracy [not done]" in message and "losses_every_batch [not done]" in message
     assert saved(figures)["finished"] is True  # the record is written before raising
 
