@@ -130,8 +130,38 @@ def budget(rows: pd.DataFrame, profile: str, precision: str) -> str:
     return ""
 
 
+def cell_seconds(notebook: Path) -> float | None:
+    """Seconds from the first code cell's start to the last one's reply, by the notebook's own cell timestamps
+    (None where it carries none): kernel start and writing the file are not in it."""
+    times = [cell.metadata.get("execution", {}) for cell in nbformat.read(notebook, as_version=4).cells
+             if cell.cell_type == "code"]
+    starts = [t.get("iopub.execute_input") or t.get("shell.execute_reply.started") for t in times]
+    ends = [t.get("shell.execute_reply") for t in times]
+    if not times or None in (starts[0], ends[-1]):
+        return None
+    return (pd.Timestamp(ends[-1]) - pd.Timestamp(starts[0])).total_seconds()
+
+
+def committed_reading(folder: Path = NOTEBOOKS) -> str:
+    """The committed notebooks (`make run`'s, on the machine that executed them): each one's seconds by its own
+    cell timestamps, against the native per-notebook budget."""
+    seconds = {path.stem: cell_seconds(path) for path in sorted(folder.glob("[0-9]*.ipynb"))}
+    timed = {name: value for name, value in seconds.items() if value is not None}
+    if not timed:
+        return "The committed notebooks carry no cell timestamps."
+    limit = NOTEBOOK_BUDGET["native"]
+    over = [name for name, value in timed.items() if value > limit]
+    listed = ", ".join(f"{name} {value:.0f} s" for name, value in timed.items())
+    untimed = [name for name, value in seconds.items() if value is None]
+    return (f"The committed notebooks, by their own cell timestamps (first cell's start to last cell's reply): "
+            f"{listed}" + (f"; no timestamps: {', '.join(untimed)}" if untimed else "") +
+            f"; budget {limit / 60:.0f} min per notebook: " +
+            (f"over it: {', '.join(over)}" if over else f"met (longest {max(timed.values()) / 60:.1f} min)") + ".")
+
+
 def reading(table: pd.DataFrame) -> str:
-    """Per profile and precision: how many notebooks ran, the minutes they took, and the time budget."""
+    """Per profile and precision: how many notebooks ran, the minutes they took, and the time budget; natively, the
+    committed notebooks' own times beside them."""
     parts = []
     for (profile, precision), rows in table.groupby(["profile", "precision asked"], sort=False):
         passed = int((rows["status"] == "ok").sum())
@@ -139,7 +169,8 @@ def reading(table: pd.DataFrame) -> str:
         parts.append(f"{profile} profile, precision {precision} (trained in {trained}): {passed} of {len(rows)} "
                      f"notebooks executed without error, {rows['seconds'].sum() / 60:.1f} min in all"
                      + budget(rows, profile, precision))
-    return "One run each. " + "; ".join(parts) + "."
+    committed = "" if simulation() else " " + committed_reading()
+    return "One run each. " + "; ".join(parts) + "." + committed
 
 
 def main(argv=None) -> None:

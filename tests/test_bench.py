@@ -225,6 +225,28 @@ def test_notebook_suite_reads_what_the_runs_trained_in(tmp_path):
     assert "budget 3 min for the book: not met" in reading(table.assign(seconds=[120.0, 61.0]))
 
 
+def test_the_committed_notebooks_are_timed_by_their_own_cell_timestamps(tmp_path):
+    from bench.notebooks import cell_seconds, committed_reading
+
+    def timed(name, start, reply):
+        cells = [nbformat.v4.new_markdown_cell("# title"),
+                 nbformat.v4.new_code_cell("1", metadata={"execution": {"iopub.execute_input": start,
+                                                                        "shell.execute_reply": start}}),
+                 nbformat.v4.new_code_cell("2", metadata={"execution": {"iopub.execute_input": start,
+                                                                        "shell.execute_reply": reply}})]
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / name)
+
+    timed("01_a.ipynb", "2026-12-04T20:41:30.5Z", "2026-12-04T20:43:10.5Z")
+    timed("02_b.ipynb", "2026-12-04T20:00:00Z", "2026-12-04T20:09:00Z")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("3")]), tmp_path / "03_c.ipynb")
+    assert cell_seconds(tmp_path / "01_a.ipynb") == 100.0 and cell_seconds(tmp_path / "03_c.ipynb") is None
+    assert committed_reading(tmp_path) == (
+        "The committed notebooks, by their own cell timestamps (first cell's start to last cell's reply): "
+        "01_a 100 s, 02_b 540 s; no timestamps: 03_c; budget 8 min per notebook: over it: 02_b.")
+    (tmp_path / "02_b.ipynb").unlink()
+    assert committed_reading(tmp_path).endswith("budget 8 min per notebook: met (longest 1.7 min).")
+
+
 # ---------------------------------------------------------------- the simulated AVX2 CPU
 
 
